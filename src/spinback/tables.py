@@ -1,0 +1,168 @@
+"""Where every table and file lives, and the few Delta operations the jobs share.
+
+Only this module turns a data directory into locations. The data directory may be a local folder
+(made absolute, so Spark and MLflow agree on it) or a Hadoop-compatible URI (s3a://, abfss://, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from spinback.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableLocations:
+    root: str
+
+    @classmethod
+    def from_config(cls, config: Config) -> TableLocations:
+        return cls.at(config.data_dir)
+
+    @classmethod
+    def at(cls, data_dir: str) -> TableLocations:
+        if "://" in data_dir or data_dir.startswith("dbfs:"):
+            return cls(data_dir.rstrip("/"))
+        return cls(str(Path(data_dir).expanduser().resolve()))
+
+    def _under(self, *parts: str) -> str:
+        return "/".join((self.root, *parts))
+
+    @property
+    def is_local(self) -> bool:
+        return "://" not in self.root and not self.root.startswith("dbfs:")
+
+    # Landing: files as they arrive, before ingest (the generator writes here).
+    @property
+    def landing_generated(self) -> str:
+        return self._under("landing", "generated")
+
+    # Bronze: raw records with their lineage.
+    @property
+    def bronze_records(self) -> str:
+        return self._under("bronze", "records")
+
+    @property
+    def quarantine(self) -> str:
+        return self._under("bronze", "quarantine")
+
+    # Silver: cleaned, pseudonymised, one row per thing.
+    @property
+    def plays(self) -> str:
+        return self._under("silver", "plays")
+
+    @property
+    def catalog(self) -> str:
+        return self._under("silver", "catalog")
+
+    @property
+    def users(self) -> str:
+        return self._under("silver", "users")
+
+    # Gold: what people see.
+    @property
+    def stories(self) -> str:
+        return self._under("gold", "stories")
+
+    @property
+    def recommendations(self) -> str:
+        return self._under("gold", "recommendations")
+
+    @property
+    def item_ids(self) -> str:
+        return self._under("gold", "recommender_item_ids")
+
+    @property
+    def user_ids(self) -> str:
+        return self._under("gold", "recommender_user_ids")
+
+    # Files.
+    @property
+    def documents(self) -> str:
+        return self._under("documents")
+
+    @property
+    def checkpoints(self) -> str:
+        return self._under("checkpoints")
+
+    @property
+    def warehouse(self) -> str:
+        return self._under("warehouse")
+
+    @property
+    def mlflow(self) -> str:
+        return self._under("mlflow")
+
+
+def delta_exists(spark: SparkSession, path: str) -> bool:
+    from delta.tables import DeltaTable
+
+    return DeltaTable.isDeltaTable(spark, path)
+
+
+def read_delta(spark: SparkSession, path: str) -> DataFrame:
+    if not delta_exists(spark, path):
+        raise FileNotFoundError(f"no Delta table at {path}; run the step that writes it first")
+    return spark.read.format("delta").load(path)
+
+
+def insert_new(
+    spark: SparkSession,
+    rows: DataFrame,
+    path: str,
+    keys: Sequence[str],
+    partition_by: Sequence[str] = (),
+) -> dict[str, int]:
+    """Insert the rows whose ``keys`` are not in the Delta table at ``path`` yet; create it if absent.
+
+    Running the same input twice adds nothing. ``rows`` must already be unique on ``keys``.
+    Returns Delta's own operation metrics (``inserted``), read from the table history rather than
+    counted again.
+    """
+    from delta.tables import DeltaTable
+
+    if not delta_exists(spark, path):
+        writer = rows.write.format("delta").mode("errorifexists")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.save(path)
+        return {"inserted": _last_operation_rows(spark, path, "numOutputRows")}
+
+    condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("target")
+        .merge(rows.alias("source"), condition)
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+    return {"inserted": _last_operation_rows(spark, path, "numTargetRowsInserted")}
+
+
+def overwrite(
+    rows: DataFrame, path: str, partition_by: Sequence[str] = (), replace_where: str | None = None
+) -> None:
+    """Replace the table at ``path`` (or only the rows matching ``replace_where``) with ``rows``."""
+    writer = rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if replace_where:
+        writer = writer.option("replaceWhere", replace_where).option("overwriteSchema", "false")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    writer.save(path)
+
+
+def _last_operation_rows(spark: SparkSession, path: str, metric: str) -> int:
+    from delta.tables import DeltaTable
+
+    history = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
+    metrics = (history["operationMetrics"] if history else None) or {}
+    return int(metrics.get(metric, 0))
