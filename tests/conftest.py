@@ -1,0 +1,53 @@
+"""One SparkSession for the whole run, built by the library's own factory on a temporary data dir."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from spinback.config import Config, load_config
+from spinback.session import build_session
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+
+@pytest.fixture(scope="session")
+def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("spinback-data")
+
+
+@pytest.fixture(scope="session")
+def config(session_data_dir: Path) -> Config:
+    return load_config(
+        mode="local",
+        overrides=[
+            f"data_dir={session_data_dir}",
+            "spark.master=local[2]",
+            "spark.shuffle_partitions=2",
+            "spark.driver_memory=2g",
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def spark(config: Config) -> Iterator[SparkSession]:
+    session = build_session(config)
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def data_config(config: Config, tmp_path: Path) -> Config:
+    """The session's configuration pointed at a fresh data directory for one test."""
+    return load_config(
+        mode="local",
+        overrides=[
+            f"data_dir={tmp_path / 'data'}",
+            "spark.master=local[2]",
+            "spark.shuffle_partitions=2",
+            "spark.driver_memory=2g",
+        ],
+    )
