@@ -19,17 +19,23 @@ def session_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("spinback-data")
 
 
-@pytest.fixture(scope="session")
-def config(session_data_dir: Path) -> Config:
+def local_test_config(data_dir: Path, *overrides: str) -> Config:
+    """Local configuration for tests: two cores, two shuffle partitions, data under ``data_dir``."""
     return load_config(
         mode="local",
         overrides=[
-            f"data_dir={session_data_dir}",
+            f"data_dir={data_dir}",
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
             "spark.driver_memory=2g",
+            *overrides,
         ],
     )
+
+
+@pytest.fixture(scope="session")
+def config(session_data_dir: Path) -> Config:
+    return local_test_config(session_data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -40,14 +46,6 @@ def spark(config: Config) -> Iterator[SparkSession]:
 
 
 @pytest.fixture
-def data_config(config: Config, tmp_path: Path) -> Config:
-    """The session's configuration pointed at a fresh data directory for one test."""
-    return load_config(
-        mode="local",
-        overrides=[
-            f"data_dir={tmp_path / 'data'}",
-            "spark.master=local[2]",
-            "spark.shuffle_partitions=2",
-            "spark.driver_memory=2g",
-        ],
-    )
+def data_config(tmp_path: Path) -> Config:
+    """A configuration pointed at a fresh data directory for one test (same Spark settings)."""
+    return local_test_config(tmp_path / "data")
