@@ -1,4 +1,4 @@
-"""One SparkSession for the whole run, built by the library's own factory on a temporary data dir."""
+"""One SparkSession for the whole run, built by the library's own factory in a temporary folder."""
 
 from __future__ import annotations
 

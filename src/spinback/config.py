@@ -1,9 +1,9 @@
 """Typed configuration, loaded from ``conf/*.yaml`` and validated before any Spark work starts.
 
-The layers, each overriding the one before: ``conf/base.yaml`` (every key, documented), the mode file
-(``conf/local.yaml`` or ``conf/cluster.yaml``), an optional ``--conf FILE``, then ``--set key=value``
-pairs from the command line. An unknown key, a missing key or a value of the wrong type stops the run
-at once with a :class:`ConfigError` that names the key and what it accepts.
+The layers, each overriding the one before: ``conf/base.yaml`` (every key, documented), the mode
+file (``conf/local.yaml`` or ``conf/cluster.yaml``), an optional ``--conf FILE``, then ``--set
+key=value`` pairs from the command line. An unknown key, a missing key or a value of the wrong type
+stops the run at once with a :class:`ConfigError` that names the key and what it accepts.
 """
 
 from __future__ import annotations
@@ -46,10 +46,18 @@ class SparkConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _require(self.shuffle_partitions >= 1, "spark.shuffle_partitions", "an integer >= 1",
-                 self.shuffle_partitions)
-        _require(self.master.startswith(("local", "spark://", "yarn", "k8s://")), "spark.master",
-                 "local[N], local[*], spark://HOST:PORT, yarn or k8s://...", self.master)
+        _require(
+            self.shuffle_partitions >= 1,
+            "spark.shuffle_partitions",
+            "an integer >= 1",
+            self.shuffle_partitions,
+        )
+        _require(
+            self.master.startswith(("local", "spark://", "yarn", "k8s://")),
+            "spark.master",
+            "local[N], local[*], spark://HOST:PORT, yarn or k8s://...",
+            self.master,
+        )
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,12 @@ class PrivacyConfig:
     bronze_retention_days: int
 
     def __post_init__(self) -> None:
-        _require(self.bronze_retention_days >= 0, "privacy.bronze_retention_days",
-                 "an integer >= 0", self.bronze_retention_days)
+        _require(
+            self.bronze_retention_days >= 0,
+            "privacy.bronze_retention_days",
+            "an integer >= 0",
+            self.bronze_retention_days,
+        )
 
 
 @dataclass(frozen=True)
@@ -86,15 +98,24 @@ class GenerateConfig:
         for name in ("users", "tracks", "artists", "genres", "shows"):
             value = getattr(self, name)
             _require(value >= 1, f"generate.{name}", "an integer >= 1", value)
-        _require(1900 <= self.year <= 2100, "generate.year", "a year between 1900 and 2100",
-                 self.year)
-        _require(self.plays_per_active_day > 0, "generate.plays_per_active_day",
-                 "a number > 0", self.plays_per_active_day)
+        _require(
+            1900 <= self.year <= 2100, "generate.year", "a year between 1900 and 2100", self.year
+        )
+        _require(
+            self.plays_per_active_day > 0,
+            "generate.plays_per_active_day",
+            "a number > 0",
+            self.plays_per_active_day,
+        )
         for name in ("podcast_share", "late_joiner_share"):
             value = getattr(self, name)
             _require(0.0 <= value < 1.0, f"generate.{name}", "a number in [0, 1)", value)
-        _require(self.popularity_exponent > 0, "generate.popularity_exponent", "a number > 0",
-                 self.popularity_exponent)
+        _require(
+            self.popularity_exponent > 0,
+            "generate.popularity_exponent",
+            "a number > 0",
+            self.popularity_exponent,
+        )
 
 
 @dataclass(frozen=True)
@@ -109,13 +130,22 @@ class WrappedConfig:
     default_timezone: str
 
     def __post_init__(self) -> None:
-        _require(self.period.isdigit() and len(self.period) == 4, "wrapped.period",
-                 "a calendar year such as 2025", self.period)
+        _require(
+            self.period.isdigit() and len(self.period) == 4,
+            "wrapped.period",
+            "a calendar year such as 2025",
+            self.period,
+        )
         _require(self.top_n >= 1, "wrapped.top_n", "an integer >= 1", self.top_n)
-        _require(self.min_stream_ms >= 0, "wrapped.min_stream_ms", "an integer >= 0",
-                 self.min_stream_ms)
-        _require(0.0 <= self.featured_weight <= 1.0, "wrapped.featured_weight",
-                 "a number in [0, 1]", self.featured_weight)
+        _require(
+            self.min_stream_ms >= 0, "wrapped.min_stream_ms", "an integer >= 0", self.min_stream_ms
+        )
+        _require(
+            0.0 <= self.featured_weight <= 1.0,
+            "wrapped.featured_weight",
+            "a number in [0, 1]",
+            self.featured_weight,
+        )
 
 
 @dataclass(frozen=True)
@@ -140,12 +170,12 @@ class TrainConfig:
         for name in ("rank", "max_iter", "window_days", "checkpoint_interval", "top_k"):
             value = getattr(self, name)
             _require(value >= 1, f"train.{name}", "an integer >= 1", value)
-        _require(self.holdout_days >= 0, "train.holdout_days", "an integer >= 0",
-                 self.holdout_days)
+        _require(self.holdout_days >= 0, "train.holdout_days", "an integer >= 0", self.holdout_days)
         _require(self.reg_param >= 0, "train.reg_param", "a number >= 0", self.reg_param)
         _require(self.alpha > 0, "train.alpha", "a number > 0", self.alpha)
-        _require(self.alias.isidentifier(), "train.alias", "a name of letters, digits and _",
-                 self.alias)
+        _require(
+            self.alias.isidentifier(), "train.alias", "a name of letters, digits and _", self.alias
+        )
 
 
 @dataclass(frozen=True)
@@ -201,7 +231,9 @@ def load_config(
 
     file_layers = [_read_yaml(Path(conf_file))] if conf_file else []
     override_layer = _parse_overrides(overrides)
-    chosen_mode = mode or override_layer.get("mode") or _last_mode(file_layers) or merged.get("mode")
+    chosen_mode = (
+        mode or override_layer.get("mode") or _last_mode(file_layers) or merged.get("mode")
+    )
     _require(chosen_mode in typing.get_args(Mode), "mode", "local or cluster", chosen_mode)
 
     mode_file = directory / f"{chosen_mode}.yaml"
@@ -229,8 +261,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if content is None:
         return {}
     if not isinstance(content, dict):
-        raise ConfigError(f"configuration file {path} must hold a mapping of keys, not "
-                          f"{type(content).__name__}")
+        raise ConfigError(
+            f"configuration file {path} must hold a mapping of keys, not {type(content).__name__}"
+        )
     return content
 
 
@@ -267,14 +300,18 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"unknown key '{prefix}{unknown[0]}'; allowed keys in {where}: "
-                          f"{', '.join(sorted(fields))}")
+        raise ConfigError(
+            f"unknown key '{prefix}{unknown[0]}'; allowed keys in {where}: "
+            f"{', '.join(sorted(fields))}"
+        )
     arguments = {}
     for name, spec in fields.items():
         key = f"{prefix}{name}"
         if name not in values:
-            has_default = (spec.default is not dataclasses.MISSING
-                           or spec.default_factory is not dataclasses.MISSING)
+            has_default = (
+                spec.default is not dataclasses.MISSING
+                or spec.default_factory is not dataclasses.MISSING
+            )
             if has_default:
                 continue
             raise ConfigError(f"missing key '{key}'")
@@ -306,11 +343,13 @@ def _coerce(kind: Any, value: Any, key: str) -> Any:
         _require(isinstance(value, int) and not isinstance(value, bool), key, "an integer", value)
         return value
     if kind is float:
-        _require(isinstance(value, int | float) and not isinstance(value, bool), key, "a number",
-                 value)
+        _require(
+            isinstance(value, int | float) and not isinstance(value, bool), key, "a number", value
+        )
         return float(value)
     if kind is str:
-        _require(isinstance(value, str | int) and not isinstance(value, bool), key, "a string",
-                 value)
+        _require(
+            isinstance(value, str | int) and not isinstance(value, bool), key, "a string", value
+        )
         return str(value)
     raise ConfigError(f"{key}: unsupported configuration type {kind!r}")

@@ -38,19 +38,23 @@ def build_session(config: Config) -> SparkSession:
         # Every timestamp is handled as UTC inside Spark; local time is always computed explicitly
         # from the user's zone, never from the machine's.
         "spark.sql.session.timeZone": "UTC",
+        # The pseudonym key enters plans as 128-hex-digit pads: keep it out of the UI and logs.
+        "spark.sql.redaction.string.regex": "[0-9a-fA-F]{128}",
         **config.spark.extra,
     }
     if config.mode == "local":
-        settings.update({
-            "spark.jars.packages": config.spark.delta_package,
-            "spark.driver.memory": config.spark.driver_memory,
-            "spark.sql.warehouse.dir": locations.warehouse,
-            "spark.ui.showConsoleProgress": "false",
-            "spark.sql.adaptive.enabled": "true",
-            # Delta's defaults suit large tables; a small machine spends its time on tiny files.
-            "spark.databricks.delta.snapshotPartitions": "2",
-            "spark.databricks.delta.autoCompact.enabled": "false",
-        })
+        settings.update(
+            {
+                "spark.jars.packages": config.spark.delta_package,
+                "spark.driver.memory": config.spark.driver_memory,
+                "spark.sql.warehouse.dir": locations.warehouse,
+                "spark.ui.showConsoleProgress": "false",
+                "spark.sql.adaptive.enabled": "true",
+                # Delta's defaults suit large tables; a small machine spends its time on tiny files.
+                "spark.databricks.delta.snapshotPartitions": "2",
+                "spark.databricks.delta.autoCompact.enabled": "false",
+            }
+        )
         builder = builder.master(config.spark.master)
         Path(locations.warehouse).mkdir(parents=True, exist_ok=True)
 
@@ -61,8 +65,9 @@ def build_session(config: Config) -> SparkSession:
     if config.mode == "local":
         spark.sparkContext.setLogLevel("WARN")
     set_checkpoint_dir(spark, locations.checkpoints)
-    logger.info("Spark %s session ready (mode %s, master %s)", spark.version, config.mode,
-                _master(spark))
+    logger.info(
+        "Spark %s session ready (mode %s, master %s)", spark.version, config.mode, _master(spark)
+    )
     return spark
 
 

@@ -122,7 +122,7 @@ def insert_new(
     keys: Sequence[str],
     partition_by: Sequence[str] = (),
 ) -> dict[str, int]:
-    """Insert the rows whose ``keys`` are not in the Delta table at ``path`` yet; create it if absent.
+    """Insert the rows whose ``keys`` the Delta table at ``path`` lacks; create it if absent.
 
     Running the same input twice adds nothing. ``rows`` must already be unique on ``keys``.
     Returns Delta's own operation metrics (``inserted``), read from the table history rather than

@@ -1,0 +1,176 @@
+"""The ``spinback`` command: one subcommand per job; arguments -> configuration -> session -> job.
+
+The same ``main`` serves the console script and the thin ``jobs/*.py`` entry points for spark-
+submit. It is the only place besides ``jobs/`` that prints: what was written where, for the person
+running it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from pyspark.sql import SparkSession
+
+from spinback.config import Config, ConfigError, load_config
+
+logger = logging.getLogger(__name__)
+
+Command = Callable[[SparkSession, Config, argparse.Namespace], None]
+
+
+def _common_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--conf", metavar="FILE", help="a YAML file layered over conf/")
+    common.add_argument("--data-dir", metavar="DIR", help="where tables, documents and MLflow live")
+    common.add_argument("--mode", choices=["local", "cluster"], help="default: from configuration")
+    common.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        dest="overrides",
+        help="override one configuration key, e.g. train.rank=64",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(prog="spinback", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    generate = commands.add_parser(
+        "generate", parents=[common], help="write a synthetic listening log to the landing folder"
+    )
+    generate.add_argument("--users", type=int)
+    generate.add_argument("--year", type=int)
+    generate.add_argument("--seed", type=int)
+    generate.set_defaults(run=_generate)
+
+    ingest = commands.add_parser(
+        "ingest", parents=[common], help="landing files -> bronze, quarantine and silver tables"
+    )
+    ingest.set_defaults(run=_ingest)
+
+    wrapped = commands.add_parser(
+        "wrapped", parents=[common], help="every user's year-in-review stories for one period"
+    )
+    wrapped.add_argument("--period", help="a calendar year such as 2025")
+    wrapped.set_defaults(run=_wrapped)
+
+    train = commands.add_parser(
+        "train", parents=[common], help="train the ALS recommender and register it in MLflow"
+    )
+    train.set_defaults(run=_train)
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="generate, ingest, wrapped and train in sequence"
+    )
+    demo.add_argument("--users", type=int)
+    demo.add_argument("--year", type=int)
+    demo.add_argument("--seed", type=int)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _configuration(arguments: argparse.Namespace) -> Config:
+    overrides = list(arguments.overrides)
+    if arguments.data_dir:
+        overrides.append(f"data_dir={arguments.data_dir}")
+    for option, key in (("users", "generate.users"), ("seed", "generate.seed")):
+        if getattr(arguments, option, None) is not None:
+            overrides.append(f"{key}={getattr(arguments, option)}")
+    year = getattr(arguments, "year", None)
+    if year is not None:
+        overrides += [f"generate.year={year}", f"wrapped.period='{year}'"]
+    if getattr(arguments, "period", None):
+        overrides.append(f"wrapped.period='{arguments.period}'")
+    return load_config(mode=arguments.mode, conf_file=arguments.conf, overrides=overrides)
+
+
+def _generate(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.generate import generate_listening, write_generated
+    from spinback.tables import TableLocations
+
+    data = generate_listening(spark, config.generate)
+    written = write_generated(data, TableLocations.from_config(config).landing_generated)
+    for name, path in written.items():
+        print(f"generated {name}: {path}")
+
+
+def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.ingest.job import run_ingest_generated
+
+    report = run_ingest_generated(spark, config)
+    print(
+        f"ingest batch {report.batch_id}: {report.plays_inserted} new plays, "
+        f"{report.bronze_inserted} new bronze records, "
+        f"{report.quarantine_inserted} quarantined"
+    )
+    for reason, count in sorted(report.quarantine_reasons.items()):
+        print(f"  quarantined {count}: {reason}")
+    for name, path in report.written.items():
+        print(f"{name}: {path}")
+
+
+def _wrapped(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.stories.job import run_wrapped
+
+    result = run_wrapped(spark, config)
+    print(f"stories for {result.period.label}: {result.stories_table}")
+    print(f"JSON documents: {result.documents_dir}")
+
+
+def _train(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.recommend.train import run_train
+
+    result = run_train(spark, config)
+    print(f"MLflow run {result.run_id} in {result.tracking_uri}")
+    print(f"model: {result.model_uri} (version {result.version}, alias @{result.alias})")
+    print(f"linear algebra: BLAS {result.blas}, LAPACK {result.lapack}")
+    print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items())))
+
+
+def _demo(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    for step in (_generate, _ingest, _wrapped, _train):
+        step(spark, config, arguments)
+    print(f"MLflow UI: mlflow ui --backend-store-uri {_tracking_uri(config)}")
+
+
+def _tracking_uri(config: Config) -> str:
+    from spinback.tracking import tracking_uri
+
+    return tracking_uri(config)
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Attach one handler to the package logger only, so spark-submit and notebooks keep theirs."""
+    package_logger = logging.getLogger("spinback")
+    if not package_logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        package_logger.addHandler(handler)
+    package_logger.setLevel(level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    configure_logging()
+    try:
+        config = _configuration(arguments)
+    except ConfigError as error:
+        print(f"spinback: configuration error: {error}", file=sys.stderr)
+        return 2
+
+    from spinback.session import build_session
+
+    spark = build_session(config)
+    arguments.run(spark, config, arguments)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
