@@ -1,4 +1,4 @@
-"""The wrapped job: silver plays and users -> gold.stories (a row per user and period), documents."""
+"""The wrapped job: silver plays and users -> gold.stories (a row per user and period), JSON."""
 
 from __future__ import annotations
 
