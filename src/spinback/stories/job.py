@@ -35,26 +35,19 @@ def build_stories(plays: DataFrame, users: DataFrame, period: Period, config: Co
     listeners = period_plays.groupBy("user_id").agg(F.first("time_zone").alias("timezone"))
     artists = top_artists(
         period_plays,
+        listeners.select("user_id"),
         min_stream_ms=settings.min_stream_ms,
         featured_weight=settings.featured_weight,
         top_n=settings.top_n,
         min_distinct_artists=settings.min_distinct_artists,
     )
-    no_music = F.struct(
-        F.lit(False).alias("eligible"),
-        F.lit("no music played in the period").alias("reason"),
-        F.lit(0).alias("distinct"),
-        F.lit(None).alias("items"),
-    )
-    return listeners.join(artists, "user_id", "left").select(
+    return listeners.join(artists, "user_id").select(
         "user_id",
         F.lit(period.label).alias("period"),
         F.lit(period.start).alias("period_start"),
         F.lit(period.end).alias("period_end"),
         "timezone",
-        F.coalesce(
-            F.col("top_artists"), no_music.cast(artists.schema["top_artists"].dataType)
-        ).alias("top_artists"),
+        "top_artists",
     )
 
 

@@ -38,6 +38,7 @@ def artist_credits(music_plays: DataFrame, featured_weight: float) -> DataFrame:
 
 def top_artists(
     period_plays: DataFrame,
+    listeners: DataFrame,
     *,
     min_stream_ms: int,
     featured_weight: float,
@@ -49,7 +50,7 @@ def top_artists(
     ``period_plays`` are the user's plays in the period with ``local_started_at``. Streams are
     weighted by artist credit; minutes are the credited share of ``ms_played`` over all music plays
     (private ones included, as the spec counts minutes); only artists with a qualified stream rank.
-    Users with music plays but no qualified stream get a row that is not eligible.
+    Every user in ``listeners`` gets a row; without a qualified stream it is not eligible.
     """
     credits = artist_credits(period_plays.where(F.col("content_type") == "music"), featured_weight)
     qualified = is_qualified_stream(min_stream_ms)
@@ -89,21 +90,24 @@ def top_artists(
         ).alias("items"),
     )
 
-    listeners = credits.select("user_id").distinct()
+    music_listeners = credits.select("user_id").distinct().withColumn("played_music", F.lit(True))
     distinct = F.coalesce(F.col("distinct"), F.lit(0))
-    return listeners.join(items, "user_id", "left").select(
-        "user_id",
-        F.struct(
-            (distinct >= min_distinct_artists).alias("eligible"),
-            F.when(
-                distinct < min_distinct_artists,
-                F.format_string(
-                    f"fewer than {min_distinct_artists} distinct artists with a qualified stream "
-                    "(%d)",
-                    distinct,
-                ),
-            ).alias("reason"),
-            distinct.cast("int").alias("distinct"),
-            F.coalesce(F.col("items"), F.array()).alias("items"),
-        ).alias("top_artists"),
+    too_few = f"fewer than {min_distinct_artists} distinct artists with a qualified stream (%d)"
+    return (
+        listeners.join(music_listeners, "user_id", "left")
+        .join(items, "user_id", "left")
+        .select(
+            "user_id",
+            F.struct(
+                (distinct >= min_distinct_artists).alias("eligible"),
+                F.when(F.col("played_music").isNull(), F.lit("no music played in the period"))
+                .when(
+                    distinct < min_distinct_artists,
+                    F.format_string(too_few, distinct),
+                )
+                .alias("reason"),
+                distinct.cast("int").alias("distinct"),
+                F.coalesce(F.col("items"), F.array()).alias("items"),
+            ).alias("top_artists"),
+        )
     )
