@@ -14,6 +14,8 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -206,27 +208,28 @@ class Config:
 # --- loading -----------------------------------------------------------------------------------
 
 
-def default_conf_dir() -> Path:
-    """The folder holding ``base.yaml``: $SPINBACK_CONF_DIR, else the repository's ``conf/``."""
+def default_conf_dir() -> Traversable:
+    """Where ``base.yaml`` lives: $SPINBACK_CONF_DIR, else the ``conf`` folder the package carries.
+
+    The package's ``conf`` links to the repository's ``conf/``, and wheels and the spark-submit zip
+    hold a copy, so the defaults travel with the code to any cluster.
+    """
     if os.environ.get(CONF_DIR_ENV):
         return Path(os.environ[CONF_DIR_ENV])
-    repository_conf = Path(__file__).resolve().parents[2] / "conf"
-    if (repository_conf / "base.yaml").exists():
-        return repository_conf
-    return Path.cwd() / "conf"
+    return resources.files("spinback") / "conf"
 
 
 def load_config(
     mode: str | None = None,
     conf_file: str | Path | None = None,
     overrides: Iterable[str] = (),
-    conf_dir: str | Path | None = None,
+    conf_dir: str | Path | Traversable | None = None,
 ) -> Config:
     """Merge base, mode file, ``conf_file`` and ``key=value`` overrides into a validated Config.
 
     ``mode`` defaults to the value in the merged files (``local`` in base.yaml).
     """
-    directory = Path(conf_dir) if conf_dir else default_conf_dir()
+    directory = Path(conf_dir) if isinstance(conf_dir, str) else conf_dir or default_conf_dir()
     merged = _read_yaml(directory / "base.yaml")
 
     file_layers = [_read_yaml(Path(conf_file))] if conf_file else []
@@ -237,7 +240,7 @@ def load_config(
     _require(chosen_mode in typing.get_args(Mode), "mode", "local or cluster", chosen_mode)
 
     mode_file = directory / f"{chosen_mode}.yaml"
-    if mode_file.exists():
+    if mode_file.is_file():
         merged = _deep_merge(merged, _read_yaml(mode_file))
     for layer in file_layers:
         merged = _deep_merge(merged, layer)
@@ -251,8 +254,8 @@ def _last_mode(layers: list[dict[str, Any]]) -> str | None:
     return modes[-1] if modes else None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
+def _read_yaml(path: Path | Traversable) -> dict[str, Any]:
+    if not path.is_file():
         raise ConfigError(f"configuration file {path} does not exist")
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8"))
