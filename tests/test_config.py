@@ -103,3 +103,10 @@ def test_missing_key_in_base_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match=r"missing key 'spark'"):
         load_config(conf_dir=tmp_path)
+
+
+def test_alias_reserved_by_mlflow_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"train\.alias: 'latest' .* other than latest"):
+        load_config(overrides=["train.alias=latest"])
+    with pytest.raises(ConfigError, match=r"train\.alias: 'v3'"):
+        load_config(overrides=["train.alias=v3"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -175,8 +176,13 @@ class TrainConfig:
         _require(self.holdout_days >= 0, "train.holdout_days", "an integer >= 0", self.holdout_days)
         _require(self.reg_param >= 0, "train.reg_param", "a number >= 0", self.reg_param)
         _require(self.alpha > 0, "train.alpha", "a number > 0", self.alpha)
+        # MLflow reserves "latest" and "v<number>" for its own version lookups.
+        reserved = self.alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", self.alias)
         _require(
-            self.alias.isidentifier(), "train.alias", "a name of letters, digits and _", self.alias
+            self.alias.isidentifier() and not reserved,
+            "train.alias",
+            "a name of letters, digits and _ other than latest or v<number>",
+            self.alias,
         )
 
 
@@ -324,7 +330,7 @@ def _build(cls: type, values: Any, prefix: str) -> Any:
 
 def _coerce(kind: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(kind)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _build(kind, value, f"{key}.")
     if origin in (Union, types.UnionType):
         options = typing.get_args(kind)
