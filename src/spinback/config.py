@@ -122,6 +122,22 @@ class GenerateConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    # A scrobble carries no duration: it lasts the catalog's, else this long (the spec's default).
+    default_play_ms: int
+    # Time zone of users whose zone is neither given nor inferable from their plays' country.
+    default_timezone: str
+
+    def __post_init__(self) -> None:
+        _require(
+            self.default_play_ms > 0,
+            "ingest.default_play_ms",
+            "an integer > 0",
+            self.default_play_ms,
+        )
+
+
+@dataclass(frozen=True)
 class WrappedConfig:
     # A calendar year such as "2025"; the period is [Jan 1, Jan 1 of the next year) in local time.
     period: str
@@ -130,7 +146,6 @@ class WrappedConfig:
     min_stream_ms: int
     featured_weight: float
     min_distinct_artists: int
-    default_timezone: str
 
     def __post_init__(self) -> None:
         _require(
@@ -200,6 +215,7 @@ class Config:
     spark: SparkConfig
     privacy: PrivacyConfig
     generate: GenerateConfig
+    ingest: IngestConfig
     wrapped: WrappedConfig
     train: TrainConfig
     tracking: TrackingConfig

@@ -46,6 +46,11 @@ class TableLocations:
     def landing_generated(self) -> str:
         return self._under("landing", "generated")
 
+    @property
+    def landing_unpacked(self) -> str:
+        """Where uploaded zips are unpacked before their files are read."""
+        return self._under("landing", "unpacked")
+
     # Bronze: raw records with their lineage.
     @property
     def bronze_records(self) -> str:
@@ -125,8 +130,8 @@ def insert_new(
     """Insert the rows whose ``keys`` the Delta table at ``path`` lacks; create it if absent.
 
     Running the same input twice adds nothing. ``rows`` must already be unique on ``keys``.
-    Returns Delta's own operation metrics (``inserted``), read from the table history rather than
-    counted again.
+    Returns Delta's own operation metrics, read from the table history rather than counted again:
+    ``inserted`` rows and ``source_rows`` offered.
     """
     from delta.tables import DeltaTable
 
@@ -135,7 +140,8 @@ def insert_new(
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         writer.save(path)
-        return {"inserted": _last_operation_rows(spark, path, "numOutputRows")}
+        written = _last_operation_metrics(spark, path).get("numOutputRows", 0)
+        return {"inserted": written, "source_rows": written}
 
     condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
     (
@@ -145,7 +151,11 @@ def insert_new(
         .whenNotMatchedInsertAll()
         .execute()
     )
-    return {"inserted": _last_operation_rows(spark, path, "numTargetRowsInserted")}
+    metrics = _last_operation_metrics(spark, path)
+    return {
+        "inserted": metrics.get("numTargetRowsInserted", 0),
+        "source_rows": metrics.get("numSourceRows", 0),
+    }
 
 
 def overwrite(
@@ -160,9 +170,9 @@ def overwrite(
     writer.save(path)
 
 
-def _last_operation_rows(spark: SparkSession, path: str, metric: str) -> int:
+def _last_operation_metrics(spark: SparkSession, path: str) -> dict[str, int]:
     from delta.tables import DeltaTable
 
     history = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()
     metrics = (history["operationMetrics"] if history else None) or {}
-    return int(metrics.get(metric, 0))
+    return {name: int(value) for name, value in metrics.items() if str(value).isdigit()}

@@ -51,6 +51,7 @@ def candidate_plays(landing: DataFrame, key: bytes, batch_id: str) -> DataFrame:
         F.col("ts").alias("ended_at"),
         started_at.alias("started_at"),
         F.col("ms_played"),
+        F.lit(False).alias("ms_played_estimated"),
         F.col("content_type"),
         "track_key",
         "track_name",

@@ -32,7 +32,8 @@ def rejection_reason(candidates: DataFrame) -> Column:
     """The first rule a candidate play breaks, or null when it is a valid play."""
     has_content = F.col("track_key").isNotNull() | F.col("episode_key").isNotNull()
     return (
-        F.when(F.col("ended_at").isNull(), "missing or unparsable timestamp")
+        F.when(F.col("reject_reason").isNotNull(), F.col("reject_reason"))
+        .when(F.col("ended_at").isNull(), "missing or unparsable timestamp")
         .when(F.col("ended_at") <= F.expr(_EPOCH_SQL), "timestamp at or before 1970-01-01 (zero)")
         .when(
             F.col("ended_at") > F.expr(f"current_timestamp() + {_FUTURE_TOLERANCE_SQL}"),
@@ -47,6 +48,8 @@ def rejection_reason(candidates: DataFrame) -> Column:
 
 def split_valid(candidates: DataFrame, ingested_at: Column | None = None) -> SplitPlays:
     """Split candidate plays into silver rows (schema.PLAYS) and quarantine rows (QUARANTINE)."""
+    if "reject_reason" not in candidates.columns:
+        candidates = candidates.withColumn("reject_reason", F.lit(None).cast("string"))
     judged = candidates.withColumn("_reason", rejection_reason(candidates))
     valid = judged.where(F.col("_reason").isNull()).select(
         *[F.col(field.name).cast(field.dataType) for field in schema.PLAYS.fields]

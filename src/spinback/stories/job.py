@@ -31,7 +31,7 @@ class WrappedResult:
 def build_stories(plays: DataFrame, users: DataFrame, period: Period, config: Config) -> DataFrame:
     """Every user's stories for ``period``: one row per user who played anything in it."""
     settings = config.wrapped
-    period_plays = in_period(with_local_time(plays, users, settings.default_timezone), period)
+    period_plays = in_period(with_local_time(plays, users, config.ingest.default_timezone), period)
     listeners = period_plays.groupBy("user_id").agg(F.first("time_zone").alias("timezone"))
     artists = top_artists(
         period_plays,
