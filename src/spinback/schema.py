@@ -35,6 +35,8 @@ PLAYS = StructType(
         StructField("ended_at", TimestampType(), False),
         StructField("started_at", TimestampType(), False),
         StructField("ms_played", LongType(), False),
+        # True where the source gave no duration (scrobbles): ms_played is then the estimate.
+        StructField("ms_played_estimated", BooleanType(), False),
         StructField("content_type", StringType(), False),
         StructField("track_key", StringType(), True),
         StructField("track_name", StringType(), True),
