@@ -53,6 +53,7 @@ def play(
         ended_at=ended_at,
         started_at=ended_at - timedelta(milliseconds=ms_played),
         ms_played=ms_played,
+        ms_played_estimated=False,
         content_type=content_type,
         track_key=track_key,
         private=private,

@@ -32,6 +32,7 @@ def play(
         started_at=started,
         ended_at=started + timedelta(milliseconds=ms),
         ms_played=ms,
+        ms_played_estimated=False,
         content_type=content_type,
         track_key=f"track-of-{artist}",
         artist_key=f"key-{artist}",
