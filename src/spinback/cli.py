@@ -51,7 +51,24 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(run=_generate)
 
     ingest = commands.add_parser(
-        "ingest", parents=[common], help="landing files -> bronze, quarantine and silver tables"
+        "ingest", parents=[common], help="exports or logs -> bronze, quarantine and silver tables"
+    )
+    ingest.add_argument(
+        "--input",
+        metavar="PATH",
+        help="a folder, file or zip (local or s3a://, abfss://, hdfs://); "
+        "default: what `spinback generate` landed",
+    )
+    ingest.add_argument(
+        "--format",
+        default="auto",
+        dest="source_format",
+        help="auto (default), event-log, or a reader name such as spotify-extended",
+    )
+    ingest.add_argument("--user", help="the name of the person whose export this is")
+    ingest.add_argument("--timezone", dest="time_zone", help="their IANA time zone")
+    ingest.add_argument(
+        "--profile", help="column mapping for --format event-log: music, retail or a YAML file"
     )
     ingest.set_defaults(run=_ingest)
 
@@ -102,14 +119,31 @@ def _generate(spark: SparkSession, config: Config, arguments: argparse.Namespace
 
 
 def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
-    from spinback.ingest.job import run_ingest_generated
+    from spinback.ingest.job import run_ingest_files, run_ingest_generated
 
-    report = run_ingest_generated(spark, config)
+    if arguments.input:
+        report = run_ingest_files(
+            spark,
+            config,
+            arguments.input,
+            source_format=arguments.source_format,
+            user=arguments.user,
+            time_zone=arguments.time_zone,
+            profile=arguments.profile,
+        )
+    else:
+        report = run_ingest_generated(spark, config)
+    for reader, files in sorted(report.found.items()):
+        print(f"found {files} {reader} file(s)")
+    if report.ignored_files:
+        print(f"ignored {len(report.ignored_files)} file(s) that hold no listening history")
     print(
         f"ingest batch {report.batch_id}: {report.plays_inserted} new plays, "
         f"{report.bronze_inserted} new bronze records, "
         f"{report.quarantine_inserted} quarantined"
     )
+    if report.duplicate_records:
+        print(f"  {report.duplicate_records} exact duplicate records kept once")
     for reason, count in sorted(report.quarantine_reasons.items()):
         print(f"  quarantined {count}: {reason}")
     for name, path in report.written.items():
@@ -168,7 +202,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from spinback.session import build_session
 
     spark = build_session(config)
-    arguments.run(spark, config, arguments)
+    try:
+        arguments.run(spark, config, arguments)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        # Bad input the person can fix (a wrong file, a missing key or table): say it plainly.
+        # Spark's own errors are not among these and keep their traceback.
+        print(f"spinback {arguments.command}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -158,6 +158,30 @@ def insert_new(
     }
 
 
+def upsert(
+    spark: SparkSession, rows: DataFrame, path: str, keys: Sequence[str], update: Sequence[str]
+) -> dict[str, int]:
+    """Insert new rows and overwrite the ``update`` columns of rows already there."""
+    from delta.tables import DeltaTable
+
+    if not delta_exists(spark, path):
+        return insert_new(spark, rows, path, keys)
+    condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
+    (
+        DeltaTable.forPath(spark, path)
+        .alias("target")
+        .merge(rows.alias("source"), condition)
+        .whenMatchedUpdate(set={column: f"source.`{column}`" for column in update})
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+    metrics = _last_operation_metrics(spark, path)
+    return {
+        "inserted": metrics.get("numTargetRowsInserted", 0),
+        "updated": metrics.get("numTargetRowsUpdated", 0),
+    }
+
+
 def overwrite(
     rows: DataFrame, path: str, partition_by: Sequence[str] = (), replace_where: str | None = None
 ) -> None:

@@ -87,8 +87,9 @@ def find_files(spark: SparkSession, input_path: str, unpack_dir: str) -> list[Fi
     ]
 
 
-def detect(samples: Sequence[FileSample], readers: Sequence[Reader],
-           chosen: Reader | None = None) -> DetectedInput:
+def detect(
+    samples: Sequence[FileSample], readers: Sequence[Reader], chosen: Reader | None = None
+) -> DetectedInput:
     """Assign each file to a reader, or stop on a file of the wrong kind."""
     by_reader: dict[str, list[FileSample]] = {}
     ignored: list[str] = []
@@ -99,9 +100,7 @@ def detect(samples: Sequence[FileSample], readers: Sequence[Reader],
             continue
         problem = reader.check(sample)
         if problem is not None:
-            raise WrongFileKindError(
-                f"{sample.path}: not a {reader.name} file; expected {problem}"
-            )
+            raise WrongFileKindError(f"{sample.path}: not a {reader.name} file; expected {problem}")
         by_reader.setdefault(reader.name, []).append(sample)
     if not by_reader:
         raise WrongFileKindError(

@@ -10,8 +10,10 @@ import dataclasses
 import logging
 import time
 import uuid
+import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import reduce
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -19,8 +21,12 @@ from pyspark.sql import functions as F
 from spinback import tables
 from spinback.config import Config
 from spinback.ingest import generated
+from spinback.ingest.detect import FileSample, Reader, detect, find_files
 from spinback.ingest.pseudonym import load_pseudonym_key
 from spinback.ingest.quality import split_valid
+from spinback.ingest.readers import all_readers
+from spinback.ingest.records import to_candidates
+from spinback.ingest.timezones import users_from_plays
 from spinback.tables import TableLocations
 
 logger = logging.getLogger(__name__)
@@ -35,6 +41,10 @@ class IngestReport:
     bronze_inserted: int
     quarantine_inserted: int
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # Records that repeated a play of the same batch exactly; None when bronze is off (not counted).
+    duplicate_records: int | None = None
+    found: dict[str, int] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
     written: dict[str, str] = field(default_factory=dict)
 
 
@@ -91,6 +101,7 @@ def write_plays(
     written: dict[str, str] = {}
 
     bronze_inserted = 0
+    records_offered: int | None = None
     if config.privacy.bronze_enabled:
         bronze = candidates.select(
             "source",
@@ -100,22 +111,19 @@ def write_plays(
             "batch_id",
             ingested_at.alias("ingested_at"),
         )
-        bronze_inserted = tables.insert_new(
-            spark,
-            bronze,
-            locations.bronze_records,
-            keys=["source", *_LINEAGE_KEYS],
-        )["inserted"]
+        bronze_metrics = tables.insert_new(
+            spark, bronze, locations.bronze_records, keys=["source", *_LINEAGE_KEYS]
+        )
+        bronze_inserted = bronze_metrics["inserted"]
+        records_offered = bronze_metrics["source_rows"]
         written["bronze"] = locations.bronze_records
         expire_bronze(spark, locations.bronze_records, config.privacy.bronze_retention_days)
 
     split = split_valid(candidates, ingested_at)
-    quarantine_inserted = tables.insert_new(
-        spark,
-        split.quarantined,
-        locations.quarantine,
-        keys=["source", *_LINEAGE_KEYS],
-    )["inserted"]
+    quarantine_metrics = tables.insert_new(
+        spark, split.quarantined, locations.quarantine, keys=["source", *_LINEAGE_KEYS]
+    )
+    quarantine_inserted = quarantine_metrics["inserted"]
     written["quarantine"] = locations.quarantine
     reasons = (
         _reasons_of_batch(spark, locations.quarantine, batch_id) if quarantine_inserted else {}
@@ -128,14 +136,120 @@ def write_plays(
     for reason, count in sorted(reasons.items()):
         logger.warning("quarantined %d records: %s", count, reason)
 
+    duplicates = None
+    if records_offered is not None:
+        duplicates = records_offered - quarantine_metrics["source_rows"] - plays["source_rows"]
+        if duplicates:
+            logger.warning(
+                "%d records repeated a play of this batch exactly; kept once", duplicates
+            )
     return IngestReport(
         batch_id=batch_id,
         plays_inserted=plays["inserted"],
         bronze_inserted=bronze_inserted,
         quarantine_inserted=quarantine_inserted,
         quarantine_reasons=reasons,
+        duplicate_records=duplicates,
         written=written,
     )
+
+
+def run_ingest_files(
+    spark: SparkSession,
+    config: Config,
+    input_path: str,
+    *,
+    source_format: str | None = None,
+    user: str | None = None,
+    time_zone: str | None = None,
+    profile: str | None = None,
+) -> IngestReport:
+    """Ingest exports or event logs under ``input_path`` (a folder, a file or a zip).
+
+    The format is detected file by file unless ``source_format`` names it. One person's export
+    becomes one user, named ``user`` or after the export; multi-user logs keep their users.
+    """
+    locations = TableLocations.from_config(config)
+    key = load_pseudonym_key(config)
+    batch_id = new_batch_id()
+    if time_zone:
+        _check_time_zone(time_zone)
+    started = time.monotonic()
+
+    groups = _reader_groups(spark, config, input_path, source_format, profile)
+    candidates = [
+        to_candidates(
+            reader.read(spark, [s.path for s in samples], user or samples[0].export_name),
+            key,
+            reader.service,
+            reader.name,
+            batch_id,
+        )
+        for reader, samples in groups.readers
+    ]
+    report = write_plays(spark, config, reduce(DataFrame.unionByName, candidates), batch_id)
+
+    batch_plays = tables.read_delta(spark, locations.plays).where(F.col("batch_id") == batch_id)
+    users = users_from_plays(spark, batch_plays, time_zone, config.ingest.default_timezone)
+    tables.upsert(
+        spark, users, locations.users, keys=["user_id"], update=["time_zone"] if time_zone else []
+    )
+    logger.info(
+        "ingest of %s as batch %s took %.1f s", input_path, batch_id, time.monotonic() - started
+    )
+    return dataclasses.replace(
+        report,
+        found={reader.name: len(samples) for reader, samples in groups.readers},
+        ignored_files=groups.ignored,
+        written={**report.written, "users": locations.users},
+    )
+
+
+@dataclass(frozen=True)
+class _ReaderGroups:
+    readers: list[tuple[Reader, list[FileSample]]]
+    ignored: list[str]
+
+
+def _reader_groups(
+    spark: SparkSession,
+    config: Config,
+    input_path: str,
+    source_format: str | None,
+    profile: str | None,
+) -> _ReaderGroups:
+    if source_format == "event-log":
+        from spinback.ingest.readers.generic import EventLogReader, load_profile
+
+        if not profile:
+            raise ValueError("--format event-log needs --profile NAME or a profile file")
+        reader = EventLogReader(load_profile(profile))
+        sample = FileSample(input_path, input_path.rstrip("/").rsplit("/", 1)[-1], "", "events")
+        return _ReaderGroups(readers=[(reader, [sample])], ignored=[])
+
+    readers = all_readers(config.ingest.default_play_ms)
+    chosen = None
+    if source_format and source_format != "auto":
+        chosen = next((r for r in readers if r.name == source_format), None)
+        if chosen is None:
+            known = ", ".join(["auto", "event-log", *(r.name for r in readers)])
+            raise ValueError(f"--format {source_format}: unknown; known formats: {known}")
+    samples = find_files(spark, input_path, TableLocations.from_config(config).landing_unpacked)
+    detected = detect(samples, readers, chosen)
+    by_name = {reader.name: reader for reader in readers}
+    return _ReaderGroups(
+        readers=[(by_name[name], files) for name, files in detected.by_reader.items()],
+        ignored=detected.ignored,
+    )
+
+
+def _check_time_zone(name: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(
+            f"--timezone {name!r} is not an IANA time zone (e.g. Europe/Berlin)"
+        ) from error
 
 
 def expire_bronze(spark: SparkSession, bronze_path: str, retention_days: int) -> None:
