@@ -43,8 +43,12 @@ class FileSample:
 class Reader(Protocol):
     """One source format. ``claims`` decides by name; ``check`` confirms by content."""
 
-    name: str
-    service: str
+    # Read-only, so that frozen dataclasses satisfy the protocol.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def service(self) -> str: ...
 
     def claims(self, sample: FileSample) -> bool: ...
 

@@ -18,6 +18,8 @@ LINEAGE_COLUMNS = ("source_file", "source_position", "raw_record")
 
 # Unix time 0 is what several exporters write when they lost the date.
 _EPOCH_SQL = "TIMESTAMP '1970-01-01 00:00:00'"
+# No single playback lasts a day; longer values are corrupt counters.
+_LONGEST_PLAY_MS = 86_400_000
 # A small allowance for clocks that run a little ahead of the ingesting machine.
 _FUTURE_TOLERANCE_SQL = "INTERVAL 1 DAY"
 
@@ -41,6 +43,8 @@ def rejection_reason(candidates: DataFrame) -> Column:
         )
         .when(F.col("ms_played").isNull(), "missing ms_played")
         .when(F.col("ms_played") < 0, "negative ms_played")
+        .when(F.col("ms_played") > _LONGEST_PLAY_MS, "ms_played longer than a day")
+        .when(F.col("started_at").isNull(), "missing or unparsable start time")
         .when(~has_content, "neither track nor episode")
         .when(~F.col("content_type").isin(*schema.CONTENT_TYPES), "unknown content type")
     )

@@ -35,6 +35,7 @@ NORMALIZED = StructType(
         StructField("ended_at", TimestampType(), True),
         StructField("started_at", TimestampType(), True),
         StructField("ms_played", LongType(), True),
+        StructField("ms_played_estimated", BooleanType(), True),
         StructField("content_type", StringType(), True),
         *[
             field
@@ -62,6 +63,8 @@ NORMALIZED = StructType(
                 "country",
             }
         ],
+        # Set by a reader that already knows a record is unusable (it is not a JSON object, say).
+        StructField("reject_reason", StringType(), True),
         StructField("source_file", StringType(), False),
         StructField("source_position", LongType(), False),
         StructField("raw_record", StringType(), True),
@@ -83,10 +86,21 @@ def json_records(spark: SparkSession, paths: list[str], array_path: str | None =
     text = F.get_json_object("value", array_path) if array_path else F.trim("value")
     as_array = F.from_json(text, ArrayType(StringType()))
     as_lines = F.filter(F.split("value", r"\r?\n"), lambda line: F.trim(line) != "")
-    records = F.when(text.startswith("["), as_array).otherwise(as_lines)
+    # A truncated or corrupt array stays one record, the whole text, so that it reaches quarantine
+    # instead of vanishing.
+    records = (
+        F.when(text.startswith("[") & as_array.isNotNull(), as_array)
+        .when(text.startswith("["), F.array(F.col("value")))
+        .otherwise(as_lines)
+    )
     return files.select(
         "source_file", F.posexplode(records).alias("source_position", "raw_record")
-    ).select("source_file", F.col("source_position").cast("long"), "raw_record")
+    ).select(
+        "source_file",
+        F.col("source_position").cast("long"),
+        # A JSON null inside an array is still a record, and quarantine keeps its text.
+        F.coalesce(F.col("raw_record"), F.lit("null")).alias("raw_record"),
+    )
 
 
 def text_lines(spark: SparkSession, paths: list[str]) -> DataFrame:
@@ -133,7 +147,11 @@ def to_candidates(
     return normalized.select(
         identity.alias("event_id"),
         pseudonymous_user_id(key, service, F.col("account_name")).alias("user_id"),
-        *[c for c in columns if c not in RECORD_COLUMNS],
+        *[
+            F.coalesce(F.col(c), F.lit(False)).alias(c) if c == "ms_played_estimated" else c
+            for c in columns
+            if c not in RECORD_COLUMNS
+        ],
         F.lit(source).alias("source"),
         F.lit(batch_id).alias("batch_id"),
         *RECORD_COLUMNS,
