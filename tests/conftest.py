@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,10 @@ from spinback.config import Config, load_config
 from spinback.session import build_session
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+
+# PySpark hands timestamps to Python in the process's local zone; tests state expectations in UTC.
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 
 @pytest.fixture(scope="session")

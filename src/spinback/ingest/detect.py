@@ -3,7 +3,8 @@
 A person points at a folder, a single file or the zip they downloaded. Files whose names a reader
 claims but whose content is of another kind stop the run with a message naming the file and what was
 expected; files no reader claims (a Spotify download also holds playlists, payments and a PDF) are
-listed as ignored. ``--format`` skips the guessing: every file found must then suit that reader.
+listed as ignored. ``--format`` skips the guessing: files that suit that reader are read, others
+are listed as ignored.
 """
 
 from __future__ import annotations
@@ -98,7 +99,15 @@ def detect(
     by_reader: dict[str, list[FileSample]] = {}
     ignored: list[str] = []
     for sample in samples:
-        reader = chosen or next((r for r in readers if r.claims(sample)), None)
+        if chosen is not None:
+            # A chosen format takes the files it claims and any others whose content suits it
+            # (a renamed export); the rest (a dump's COPYING, say) are ignored, not fatal.
+            if not chosen.claims(sample) and chosen.check(sample) is not None:
+                ignored.append(sample.path)
+                continue
+            reader: Reader | None = chosen
+        else:
+            reader = next((r for r in readers if r.claims(sample)), None)
         if reader is None:
             ignored.append(sample.path)
             continue

@@ -187,10 +187,13 @@ def run_ingest_files(
         )
         for reader, samples in groups.readers
     ]
-    report = write_plays(spark, config, reduce(DataFrame.unionByName, candidates), batch_id)
+    all_candidates = reduce(DataFrame.unionByName, candidates)
+    report = write_plays(spark, config, all_candidates, batch_id)
 
-    batch_plays = tables.read_delta(spark, locations.plays).where(F.col("batch_id") == batch_id)
-    users = users_from_plays(spark, batch_plays, time_zone, config.ingest.default_timezone)
+    # Users come from every valid record of this run, not only the new plays: a re-run with
+    # --timezone must reach users whose plays are all in silver already.
+    valid = split_valid(all_candidates).valid
+    users = users_from_plays(spark, valid, time_zone, config.ingest.default_timezone)
     tables.upsert(
         spark, users, locations.users, keys=["user_id"], update=["time_zone"] if time_zone else []
     )

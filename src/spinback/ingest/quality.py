@@ -36,7 +36,11 @@ def rejection_reason(candidates: DataFrame) -> Column:
     return (
         F.when(F.col("reject_reason").isNotNull(), F.col("reject_reason"))
         .when(F.col("ended_at").isNull(), "missing or unparsable timestamp")
-        .when(F.col("ended_at") <= F.expr(_EPOCH_SQL), "timestamp at or before 1970-01-01 (zero)")
+        # Start-stamped sources (scrobbles) lose the date in started_at, end-stamped in ended_at.
+        .when(
+            F.least("ended_at", F.coalesce("started_at", "ended_at")) <= F.expr(_EPOCH_SQL),
+            "timestamp at or before 1970-01-01 (zero)",
+        )
         .when(
             F.col("ended_at") > F.expr(f"current_timestamp() + {_FUTURE_TOLERANCE_SQL}"),
             "timestamp in the future",

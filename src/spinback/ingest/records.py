@@ -83,7 +83,10 @@ def json_records(spark: SparkSession, paths: list[str], array_path: str | None =
     files = spark.read.text(paths, wholetext=True).select(
         F.col("_metadata.file_path").alias("source_file"), F.col("value")
     )
-    text = F.get_json_object("value", array_path) if array_path else F.trim("value")
+    text = F.trim(F.get_json_object("value", array_path)) if array_path else F.trim("value")
+    if array_path:
+        # A page with one item may hold it as an object rather than a one-element array.
+        text = F.when(text.startswith("{"), F.concat(F.lit("["), text, F.lit("]"))).otherwise(text)
     as_array = F.from_json(text, ArrayType(StringType()))
     as_lines = F.filter(F.split("value", r"\r?\n"), lambda line: F.trim(line) != "")
     # A truncated or corrupt array stays one record, the whole text, so that it reaches quarantine
