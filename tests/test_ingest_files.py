@@ -31,6 +31,12 @@ def test_an_export_folder_is_detected_ingested_once_and_its_zone_inferred(
     assert first.quarantine_reasons == {"negative ms_played": 1}
     assert (again.plays_inserted, again.quarantine_inserted, again.bronze_inserted) == (0, 0, 0)
     assert read_delta(spark, locations.plays).count() == 3
+    # Each run is recorded as a batch, even one that added nothing.
+    batches = read_delta(spark, locations.batches).orderBy("finished_at").collect()
+    assert [(b["batch_id"], b["plays_inserted"]) for b in batches] == [
+        (first.batch_id, 3),
+        (again.batch_id, 0),
+    ]
 
     user = read_delta(spark, locations.users).first()
     assert user is not None

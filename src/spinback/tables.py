@@ -66,6 +66,11 @@ class TableLocations:
         return self._under("silver", "plays")
 
     @property
+    def batches(self) -> str:
+        """One row per ingest run, so later jobs can process only the batches they have not seen."""
+        return self._under("silver", "batches")
+
+    @property
     def catalog(self) -> str:
         return self._under("silver", "catalog")
 

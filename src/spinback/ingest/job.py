@@ -89,7 +89,7 @@ def run_ingest_generated(spark: SparkSession, config: Config) -> IngestReport:
         users["inserted"],
     )
     written = {**report.written, "catalog": locations.catalog, "users": locations.users}
-    return dataclasses.replace(report, written=written)
+    return record_batch(spark, config, dataclasses.replace(report, written=written), landing)
 
 
 def write_plays(
@@ -200,12 +200,37 @@ def run_ingest_files(
     logger.info(
         "ingest of %s as batch %s took %.1f s", input_path, batch_id, time.monotonic() - started
     )
-    return dataclasses.replace(
+    report = dataclasses.replace(
         report,
         found={reader.name: len(samples) for reader, samples in groups.readers},
         ignored_files=groups.ignored,
         written={**report.written, "users": locations.users},
     )
+    return record_batch(spark, config, report, input_path)
+
+
+def record_batch(
+    spark: SparkSession, config: Config, report: IngestReport, input_path: str
+) -> IngestReport:
+    """Append the run to silver.batches: what was read and what it added, under its batch id."""
+    locations = TableLocations.from_config(config)
+    row = spark.createDataFrame(
+        [
+            (
+                report.batch_id,
+                input_path,
+                sorted(report.found),
+                report.plays_inserted,
+                report.quarantine_inserted,
+                report.duplicate_records,
+                datetime.now(timezone.utc),
+            )
+        ],
+        "batch_id string, input string, formats array<string>, plays_inserted long, "
+        "quarantined long, duplicate_records long, finished_at timestamp",
+    )
+    row.write.format("delta").mode("append").save(locations.batches)
+    return dataclasses.replace(report, written={**report.written, "batches": locations.batches})
 
 
 @dataclass(frozen=True)
