@@ -121,7 +121,7 @@ def _generate(spark: SparkSession, config: Config, arguments: argparse.Namespace
 def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
     from spinback.ingest.job import run_ingest_files, run_ingest_generated
 
-    if arguments.input:
+    if getattr(arguments, "input", None):
         report = run_ingest_files(
             spark,
             config,
@@ -163,7 +163,7 @@ def _train(spark: SparkSession, config: Config, arguments: argparse.Namespace) -
 
     result = run_train(spark, config)
     print(f"MLflow run {result.run_id} in {result.tracking_uri}")
-    print(f"model: {result.model_uri} (version {result.version}, alias @{result.alias})")
+    print(f"model: {result.alias_uri} (version {result.version}, logged as {result.model_uri})")
     print(f"linear algebra: BLAS {result.blas}, LAPACK {result.lapack}")
     print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items())))
 
