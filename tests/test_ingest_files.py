@@ -42,6 +42,12 @@ def test_an_export_folder_is_detected_ingested_once_and_its_zone_inferred(
     assert user is not None
     # Two of the three plays came from JP, one from the US.
     assert (user["country"], user["time_zone"]) == ("JP", "Asia/Tokyo")
+    catalog = read_delta(spark, locations.catalog).orderBy("track_key").collect()
+    # a1 ran to the end for 200 s and for 90 s: equally common, the longer is the full track.
+    assert [(t["track_key"], t["duration_ms"]) for t in catalog] == [
+        ("spotify:track:a1", 200_000),
+        ("spotify:track:a2", 180_000),
+    ]
     plays_text = read_delta(spark, locations.plays).toJSON().collect()
     assert not any("2001:db8" in row or "kaze-fan" in row for row in plays_text)
 

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument(
         "--profile", help="column mapping for --format event-log: music, retail or a YAML file"
     )
+    ingest.add_argument(
+        "--enrich", metavar="FILE", help="catalog facts by track or artist (CSV or JSON)"
+    )
+    ingest.add_argument(
+        "--artist-tags", metavar="DIR", help="HetRec-style tag files giving artists genres"
+    )
     ingest.set_defaults(run=_ingest)
 
     wrapped = commands.add_parser(
@@ -130,6 +136,8 @@ def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) 
             user=arguments.user,
             time_zone=arguments.time_zone,
             profile=arguments.profile,
+            enrichment_path=arguments.enrich,
+            artist_tags_dir=arguments.artist_tags,
         )
     else:
         report = run_ingest_generated(spark, config)

@@ -21,6 +21,12 @@ from pyspark.sql import functions as F
 from spinback import tables
 from spinback.config import Config
 from spinback.ingest import generated
+from spinback.ingest.catalog import (
+    artist_genres_from_tags,
+    catalog_from_plays,
+    enrich,
+    read_enrichment,
+)
 from spinback.ingest.detect import FileSample, Reader, detect, find_files
 from spinback.ingest.pseudonym import load_pseudonym_key
 from spinback.ingest.quality import split_valid
@@ -163,6 +169,8 @@ def run_ingest_files(
     user: str | None = None,
     time_zone: str | None = None,
     profile: str | None = None,
+    enrichment_path: str | None = None,
+    artist_tags_dir: str | None = None,
 ) -> IngestReport:
     """Ingest exports or event logs under ``input_path`` (a folder, a file or a zip).
 
@@ -194,6 +202,16 @@ def run_ingest_files(
     # --timezone must reach users whose plays are all in silver already.
     valid = split_valid(all_candidates).valid
     users = users_from_plays(spark, valid, time_zone, config.ingest.default_timezone)
+    tables.insert_new(
+        spark,
+        enrich(
+            catalog_from_plays(valid),
+            read_enrichment(spark, enrichment_path) if enrichment_path else None,
+            artist_genres_from_tags(spark, artist_tags_dir) if artist_tags_dir else None,
+        ),
+        locations.catalog,
+        keys=["track_key"],
+    )
     tables.upsert(
         spark, users, locations.users, keys=["user_id"], update=["time_zone"] if time_zone else []
     )
@@ -204,7 +222,7 @@ def run_ingest_files(
         report,
         found={reader.name: len(samples) for reader, samples in groups.readers},
         ignored_files=groups.ignored,
-        written={**report.written, "users": locations.users},
+        written={**report.written, "catalog": locations.catalog, "users": locations.users},
     )
     return record_batch(spark, config, report, input_path)
 
