@@ -11,8 +11,8 @@ import pathlib, zipfile
 with zipfile.ZipFile("dist/spinback.zip", "w", zipfile.ZIP_DEFLATED) as archive:
     for path in sorted(pathlib.Path("src/spinback").rglob("*.py")) + [pathlib.Path("src/spinback/py.typed")]:
         archive.write(path, path.relative_to("src"))
-    for path in sorted(pathlib.Path("conf").glob("*.yaml")):
-        archive.write(path, f"spinback/conf/{path.name}")
+    for path in sorted(pathlib.Path("conf").rglob("*.yaml")):
+        archive.write(path, f"spinback/{path}")
 PY
 "$python" -m pip wheel --quiet --no-deps --wheel-dir dist . >/dev/null
 echo "dist/spinback.zip"

@@ -548,6 +548,13 @@ def test_retail_example_through_the_ingest_job_twice(
     assert quarantined is not None
     assert quarantined["source_position"] == 300
     assert '"amount_cents":"-6009"' in quarantined["raw_record"]
+    # Categories become genres in silver.catalog: one row per SKU, each with its category.
+    expected = {}
+    with RETAIL_EXAMPLE.open() as example:
+        for row in csv.DictReader(example):
+            expected.setdefault(row["sku"], set()).add(row["category"])
+    catalog = read_delta(spark, TableLocations.from_config(data_config).catalog).collect()
+    assert {r["track_key"].rsplit(":", 1)[-1]: set(r["genres"]) for r in catalog} == expected
 
 
 def test_catalog_from_events_joins_genres_years_and_durations(

@@ -205,7 +205,7 @@ def run_ingest_files(
     tables.insert_new(
         spark,
         enrich(
-            catalog_from_plays(valid),
+            _catalog(spark, groups, valid, user),
             read_enrichment(spark, enrichment_path) if enrichment_path else None,
             artist_genres_from_tags(spark, artist_tags_dir) if artist_tags_dir else None,
         ),
@@ -249,6 +249,19 @@ def record_batch(
     )
     row.write.format("delta").mode("append").save(locations.batches)
     return dataclasses.replace(report, written={**report.written, "batches": locations.batches})
+
+
+def _catalog(
+    spark: SparkSession, groups: _ReaderGroups, valid: DataFrame, user: str | None
+) -> DataFrame:
+    """Catalog rows from this run's plays; an event log also gives genres, years and durations."""
+    from spinback.ingest.readers.generic import EventLogReader, catalog_from_events
+
+    for reader, samples in groups.readers:
+        if isinstance(reader, EventLogReader):
+            paths = [sample.path for sample in samples]
+            return catalog_from_events(reader.read_events(spark, paths, user))
+    return catalog_from_plays(valid)
 
 
 @dataclass(frozen=True)

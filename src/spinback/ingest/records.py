@@ -37,31 +37,11 @@ NORMALIZED = StructType(
         StructField("ms_played", LongType(), True),
         StructField("ms_played_estimated", BooleanType(), True),
         StructField("content_type", StringType(), True),
+        *schema.PLAY_DETAILS,
         *[
             field
             for field in schema.PLAYS.fields
-            if field.name
-            in {
-                "track_key",
-                "track_name",
-                "artist_key",
-                "artist_name",
-                "featured_artists",
-                "album_key",
-                "album_name",
-                "show_key",
-                "show_name",
-                "episode_key",
-                "episode_name",
-                "reason_start",
-                "reason_end",
-                "shuffle",
-                "skipped",
-                "offline",
-                "private",
-                "platform",
-                "country",
-            }
+            if field.name in {"private", "platform", "country"}
         ],
         # Set by a reader that already knows a record is unusable (it is not a JSON object, say).
         StructField("reject_reason", StringType(), True),
@@ -174,10 +154,11 @@ def boolean(value: Column) -> Column:
 def name_key(kind: str, *names: Column) -> Column:
     """A readable key for sources without ids: ``kind:`` and the lower-cased, trimmed names.
 
-    Null when the first name is missing, so a play without a track name gets no track key.
+    The last name is the thing itself (the track of ``artist, track``); when it is missing the key
+    is null, so a play without a track name gets no track key, whatever its artist.
     """
     parts = [F.lower(F.trim(name)) for name in names]
     return F.when(
-        names[0].isNotNull() & (F.trim(names[0]) != ""),
+        names[-1].isNotNull() & (F.trim(names[-1]) != ""),
         F.concat(F.lit(f"{kind}:"), F.concat_ws(" | ", *parts)),
     )
