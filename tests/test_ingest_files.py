@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from spinback.cli import main
 from spinback.config import Config
@@ -48,8 +49,8 @@ def test_an_export_folder_is_detected_ingested_once_and_its_zone_inferred(
         ("spotify:track:a1", 200_000),
         ("spotify:track:a2", 180_000),
     ]
-    plays_text = read_delta(spark, locations.plays).toJSON().collect()
-    assert not any("2001:db8" in row or "kaze-fan" in row for row in plays_text)
+    plays_text = read_delta(spark, locations.plays).select(F.to_json(F.struct("*"))).collect()
+    assert not any("2001:db8" in row[0] or "kaze-fan" in row[0] for row in plays_text)
 
 
 def test_a_given_time_zone_replaces_the_inferred_one(

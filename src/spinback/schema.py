@@ -95,13 +95,18 @@ USERS = StructType(
     ]
 )
 
+# Where a raw record came from, and its text as exported.
+RECORD_LINEAGE = [
+    StructField("source", StringType(), False),
+    StructField("source_file", StringType(), False),
+    StructField("source_position", LongType(), False),
+    StructField("raw_record", StringType(), False),
+]
+
 # bronze.records: the raw record as text, with where it came from. Kept for a configured retention.
 BRONZE = StructType(
     [
-        StructField("source", StringType(), False),
-        StructField("source_file", StringType(), False),
-        StructField("source_position", LongType(), False),
-        StructField("raw_record", StringType(), False),
+        *RECORD_LINEAGE,
         StructField("batch_id", StringType(), False),
         StructField("ingested_at", TimestampType(), False),
     ]
@@ -110,10 +115,7 @@ BRONZE = StructType(
 # bronze.quarantine: records that could not become plays, with the reason.
 QUARANTINE = StructType(
     [
-        StructField("source", StringType(), False),
-        StructField("source_file", StringType(), False),
-        StructField("source_position", LongType(), False),
-        StructField("raw_record", StringType(), False),
+        *RECORD_LINEAGE,
         StructField("reason", StringType(), False),
         StructField("batch_id", StringType(), False),
         StructField("ingested_at", TimestampType(), False),

@@ -138,6 +138,21 @@ def insert_new(
     Returns Delta's own operation metrics, read from the table history rather than counted again:
     ``inserted`` rows and ``source_rows`` offered.
     """
+    return upsert(spark, rows, path, keys, update=(), partition_by=partition_by)
+
+
+def upsert(
+    spark: SparkSession,
+    rows: DataFrame,
+    path: str,
+    keys: Sequence[str],
+    update: Sequence[str],
+    partition_by: Sequence[str] = (),
+) -> dict[str, int]:
+    """Insert new rows and overwrite the ``update`` columns of rows already there.
+
+    Returns ``inserted``, ``updated`` and ``source_rows`` from Delta's operation metrics.
+    """
     from delta.tables import DeltaTable
 
     if not delta_exists(spark, path):
@@ -146,44 +161,18 @@ def insert_new(
             writer = writer.partitionBy(*partition_by)
         writer.save(path)
         written = _last_operation_metrics(spark, path).get("numOutputRows", 0)
-        return {"inserted": written, "source_rows": written}
+        return {"inserted": written, "updated": 0, "source_rows": written}
 
     condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("target")
-        .merge(rows.alias("source"), condition)
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
-    metrics = _last_operation_metrics(spark, path)
-    return {
-        "inserted": metrics.get("numTargetRowsInserted", 0),
-        "source_rows": metrics.get("numSourceRows", 0),
-    }
-
-
-def upsert(
-    spark: SparkSession, rows: DataFrame, path: str, keys: Sequence[str], update: Sequence[str]
-) -> dict[str, int]:
-    """Insert new rows and overwrite the ``update`` columns of rows already there."""
-    from delta.tables import DeltaTable
-
-    if not delta_exists(spark, path):
-        return insert_new(spark, rows, path, keys)
-    condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
-    (
-        DeltaTable.forPath(spark, path)
-        .alias("target")
-        .merge(rows.alias("source"), condition)
-        .whenMatchedUpdate(set={column: f"source.`{column}`" for column in update})
-        .whenNotMatchedInsertAll()
-        .execute()
-    )
+    merge = DeltaTable.forPath(spark, path).alias("target").merge(rows.alias("source"), condition)
+    if update:
+        merge = merge.whenMatchedUpdate(set={column: f"source.`{column}`" for column in update})
+    merge.whenNotMatchedInsertAll().execute()
     metrics = _last_operation_metrics(spark, path)
     return {
         "inserted": metrics.get("numTargetRowsInserted", 0),
         "updated": metrics.get("numTargetRowsUpdated", 0),
+        "source_rows": metrics.get("numSourceRows", 0),
     }
 
 
