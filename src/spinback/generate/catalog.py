@@ -2,7 +2,7 @@
 
 Artists, tracks and shows are numbered by popularity (index 0 is the most played), and every
 attribute of a track is a closed-form function of its index and the seed. Plays therefore pick a
-track by arithmetic alone and only join the catalog for its names.
+track by arithmetic alone, then look up its length and names in the small, broadcast catalog.
 
 Layout: artist ``a`` owns the contiguous run of tracks ``[first_track(a), first_track(a + 1))``.
 Popular artists own longer runs, the way a star has a deep back catalogue and a newcomer a single.

@@ -50,6 +50,7 @@ def generate_listening(spark: SparkSession, config: GenerateConfig) -> Generated
         )
     year = GeneratedYear.of(config.year)
     plays_estimate = expected_plays(config)
+    # At least as many partitions as the session's shuffles use, so that every core has work.
     minimum_partitions = int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
     partitions = min(
         config.users, max(minimum_partitions, math.ceil(plays_estimate / PLAYS_PER_PARTITION))

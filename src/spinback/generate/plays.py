@@ -1,8 +1,9 @@
 """Synthetic plays: users -> listening days -> sessions -> plays -> a timeline in local time -> UTC.
 
-Every step is a narrow DataFrame operation on rows exploded from the users frame, plus one window
-per user to lay the plays end to end, and a broadcast join of the catalog for names. Nothing is
-collected and no Python runs per row, so the work grows linearly with the number of plays.
+Every step is a narrow DataFrame operation on rows exploded from the users frame, one window per
+user to lay the plays end to end, and broadcast joins of small tables (track and episode lengths,
+the users, zone offsets, track names). Nothing is collected, nothing is shuffled and no Python runs
+per row, so the work grows linearly with the number of plays.
 
 What makes the data look like listening:
 
@@ -87,6 +88,7 @@ MUSIC_STOP = 0.01
 LAST_PLAY_STOP = 0.25
 PODCAST_STOP = 0.5
 SKIP_LIMIT_MS = 30_000
+MIN_PAUSE_MS = 500
 
 SESSION_OPENERS = ("clickrow", "playbtn", "appload")
 SESSION_OPENER_WEIGHTS = (45, 30, 25)
@@ -151,8 +153,7 @@ def _listening_days(users: DataFrame, config: GenerateConfig, year: GeneratedYea
     return (
         users.withColumn("day_index", F.explode(F.sequence("first_day", F.lit(year.days - 1))))
         .where(uniform(seed, "active-day", user, day) < F.col("active_share"))
-        .withColumn("weekday", weekday)
-        .withColumn("plays_today", plays_today)
+        .withColumns({"weekday": weekday, "plays_today": plays_today})
         .withColumn("session_count", F.ceil(F.col("plays_today") / F.col("session_length")))
     )
 
@@ -189,20 +190,23 @@ def _sessions(days: DataFrame, config: GenerateConfig) -> DataFrame:
     return (
         days.withColumn("session_index", F.explode(F.sequence(F.lit(0), session_count - 1)))
         .withColumn("session_key", row_key(F.col("user_index"), F.col("day_index"), session))
-        .withColumn("session_plays", session_plays)
-        .withColumn("session_start_ms", start_ms.cast("long"))
-        .withColumn("shuffle", draw("shuffle") < F.col("shuffle_tendency"))
-        .withColumn("offline", draw("offline") < OFFLINE_SHARE)
-        .withColumn("incognito_mode", draw("incognito") < INCOGNITO_SHARE)
-        .withColumn(
-            "platform",
-            F.when(draw("device") < OTHER_DEVICE_SHARE, other_device).otherwise(F.col("platform")),
+        .withColumns(
+            {
+                "session_plays": session_plays,
+                "session_start_ms": start_ms.cast("long"),
+                "shuffle": draw("shuffle") < F.col("shuffle_tendency"),
+                "offline": draw("offline") < OFFLINE_SHARE,
+                "incognito_mode": draw("incognito") < INCOGNITO_SHARE,
+                "platform": F.when(draw("device") < OTHER_DEVICE_SHARE, other_device).otherwise(
+                    F.col("platform")
+                ),
+            }
         )
     )
 
 
 def _plays(sessions: DataFrame, config: GenerateConfig) -> DataFrame:
-    """One row per play: what was played, for how long, and why it ended."""
+    """One row per play and what it plays: an artist's track, or an episode of a followed show."""
     seed = config.seed
     exponent = config.popularity_exponent
     user = F.col("user_index")
@@ -240,23 +244,25 @@ def _plays(sessions: DataFrame, config: GenerateConfig) -> DataFrame:
     weeks_behind = F.floor(-F.log(draw("episode-lag")) * EPISODE_MEAN_LAG_WEEKS)
     episode_in_show = F.greatest(F.floor(F.col("day_index") / 7) - weeks_behind, F.lit(0))
 
+    chosen_artist = F.when(
+        draw("from-favourites") < F.col("favourite_share"), favourite_artist
+    ).otherwise(any_artist)
+    podcast = F.col("is_podcast")
     return (
-        plays.withColumn(
-            "artist_index",
-            F.when(draw("from-favourites") < F.col("favourite_share"), favourite_artist).otherwise(
-                any_artist
-            ),
+        plays.withColumn("artist_index", chosen_artist)
+        .withColumns(
+            {
+                "artist_first_track": first_track_index(artist, config),
+                "artist_track_count": track_count(artist, config),
+                "show_index": F.when(podcast, followed_show),
+                "episode_in_show": F.when(podcast, episode_in_show.cast("long")),
+            }
         )
-        .withColumn("artist_first_track", first_track_index(artist, config))
-        .withColumn("artist_track_count", track_count(artist, config))
-        .withColumn(
-            "track_index",
-            F.when(~F.col("is_podcast"), F.col("artist_first_track") + track_in_artist),
-        )
-        .withColumn("show_index", F.when(F.col("is_podcast"), followed_show))
-        .withColumn("episode_in_show", F.when(F.col("is_podcast"), episode_in_show.cast("long")))
-        .withColumn(
-            "episode_index", F.col("show_index") * EPISODES_PER_SHOW + F.col("episode_in_show")
+        .withColumns(
+            {
+                "track_index": F.when(~podcast, F.col("artist_first_track") + track_in_artist),
+                "episode_index": F.col("show_index") * EPISODES_PER_SHOW + F.col("episode_in_show"),
+            }
         )
     )
 
@@ -310,21 +316,22 @@ def _play_outcomes(plays: DataFrame, config: GenerateConfig) -> DataFrame:
         .when(F.col("outcome") == "stop", F.floor((0.1 + 0.9 * part) * duration))
         .otherwise(duration)
     )
-    # A stop leaves a pause of up to 20 minutes before the session goes on; otherwise a few seconds.
-    pause_ms = F.when(F.col("outcome") == "stop", F.floor(draw("pause") * 20 * 60_000)).otherwise(
-        F.floor(draw("pause") * 3000)
+    # A stop leaves a pause of up to 20 minutes before the session goes on; otherwise the next
+    # play starts half a second to 3 seconds later. Never 0, so a user's plays never share an end.
+    pause_ms = MIN_PAUSE_MS + F.floor(
+        draw("pause") * F.when(F.col("outcome") == "stop", 20 * 60_000).otherwise(2500)
     )
 
-    return (
-        plays.withColumn("outcome", outcome)
-        .withColumn("ms_played", ms_played.cast("long"))
-        .withColumn("pause_ms", pause_ms.cast("long"))
+    return plays.withColumn("outcome", outcome).withColumns(
+        {"ms_played": ms_played.cast("long"), "pause_ms": pause_ms.cast("long")}
     )
 
 
 def _reason_end(outcome: Column, play_key: Column, seed: int) -> Column:
-    """Why a play ended, given its outcome: the button that skipped it, how it was stopped, or
-    ``trackdone``. A function of the play alone, so the next play can work it out for itself."""
+    """Why a play ended: the button that skipped it, how it was stopped, or ``trackdone``.
+
+    It depends on the play's outcome and key alone, so the next play can work it out for itself.
+    """
     skip_button = F.when(uniform(seed, "skip-button", play_key) < 0.88, "fwdbtn").otherwise(
         "backbtn"
     )
@@ -386,15 +393,20 @@ def _on_timeline(plays: DataFrame, config: GenerateConfig) -> DataFrame:
         SESSION_OPENER_WEIGHTS,
     )
     reason_start = F.when(
-        first_in_session | ~F.coalesce(previous_end.isin(*CONTINUING_ENDS), F.lit(False)), opener
+        first_in_session | ~previous_end.isin(*CONTINUING_ENDS), opener
     ).otherwise(previous_end)
 
     return (
         plays.withColumn("listened_before_ms", before.cast("long"))
         .withColumn("started_ms", F.col("listened_before_ms") + F.max(lead).over(so_far))
-        .withColumn("reason_start", reason_start)
-        .withColumn("reason_end", _reason_end(F.col("outcome"), F.col("play_key"), config.seed))
-        .withColumn("skipped", F.col("reason_end").isin("fwdbtn", "backbtn"))
+        .withColumns(
+            {
+                "reason_start": reason_start,
+                "reason_end": _reason_end(F.col("outcome"), F.col("play_key"), config.seed),
+                # Skips end with fwdbtn or backbtn, which is what the export's flag means.
+                "skipped": F.col("outcome").isin(*SKIP_KINDS),
+            }
+        )
     )
 
 
