@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Each sets up what it needs first: the virtual environment, native BLAS where the system allows,
-# and the Delta JARs in the local Maven repository (which Spark's Ivy also searches).
+# and the Delta JARs resolved into Spark's Ivy cache (deploy/fetch-jars.sh says why and how).
 
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATA_DIR ?= data
 
-.PHONY: setup demo test test-fast lint format package clean
+.PHONY: setup bench-setup demo test test-fast lint format package clean
 
 setup: $(INSTALLED)
 	@bash deploy/setup-system.sh
@@ -19,6 +19,10 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --editable ".[local,dev]"
 	touch $(INSTALLED)
+
+# The reference libraries the benchmarks in bench/ compare against (DuckDB, implicit).
+bench-setup: setup
+	$(BIN)/pip install --quiet --editable ".[local,dev,bench]"
 
 demo: setup
 	$(BIN)/spinback demo --data-dir $(DATA_DIR)
