@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine import jvm_cpu_seconds
 from spinback.config import load_config
 from spinback.generate import expected_plays, generate_listening, write_generated
 from spinback.session import build_session
@@ -52,12 +53,12 @@ def main() -> None:
 
     try:
         load_before = os.getloadavg()[0]
-        cpu_before = _jvm_cpu_seconds()
+        cpu_before = jvm_cpu_seconds()
         started = time.perf_counter()
         data = generate_listening(spark, config.generate)
         written = write_generated(data, str(work_dir / "landing"))
         seconds = time.perf_counter() - started
-        cpu_seconds = _jvm_cpu_seconds() - cpu_before
+        cpu_seconds = jvm_cpu_seconds() - cpu_before
         load_after = os.getloadavg()[0]
         # Parquet footers hold the row counts, so this reads no data.
         plays = spark.read.parquet(written["plays"]).count()
@@ -79,25 +80,6 @@ def main() -> None:
         print(
             f"JVM CPU seconds {cpu_seconds:,.0f} ({plays / cpu_seconds:,.0f} plays per CPU-second)"
         )
-
-
-def _jvm_cpu_seconds() -> float:
-    """CPU seconds used so far by this process's children (the Spark JVM); 0 where unknown.
-
-    Reads /proc, so it works on Linux only.
-    """
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for children in Path("/proc/self/task").glob("*/children"):
-        for pid in children.read_text().split():
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:  # the child has just exited
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            # utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
 
 
 def _parse_arguments() -> argparse.Namespace:

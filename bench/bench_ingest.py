@@ -1,37 +1,60 @@
-"""How many plays per second the event-log ingest takes from JSON lines and from Parquet.
+"""How many plays per second `spinback ingest --format event-log` takes from JSON lines and Parquet.
 
-Generates N plays with Spark (untimed), writes them as JSON lines and as Parquet, then times, for
-each format, what `spinback ingest --format event-log` does with them: the generic reader,
-candidate plays (pseudonym, event id), quality.split_valid and the Delta writes of bronze,
-quarantine and silver plays (spinback.ingest.job.write_plays), into a fresh data directory.
+Generates N plays with Spark once (untimed) and writes them as JSON lines and as Parquet. Then, for
+each format, times the whole ingest job (spinback.ingest.job.run_ingest_files, as the command line
+runs it) into a fresh data directory: the generic reader, candidate plays (pseudonym, event id),
+the quality rules, the Delta writes of bronze, quarantine and silver plays, then silver users and
+the catalog, and the batch record.
 
-    .venv/bin/python bench/bench_ingest.py --plays 2000000
+    .venv/bin/python bench/bench_ingest.py --plays 10000000
 
-Prints one line per format: plays written, seconds, plays per second.
+Prints, per format: plays written, seconds, plays per second and its ratio to the reference below,
+the CPU seconds the Spark JVM spent, its peak resident memory, and the load average before and
+after (the machine may be shared: a load above the core count means the figures are pessimistic).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spinback.config import Config, load_config
-from spinback.ingest.job import new_batch_id, write_plays
-from spinback.ingest.pseudonym import DEVELOPMENT_KEY
-from spinback.ingest.readers.generic import EventLogReader, profile_from_mapping
-from spinback.ingest.records import to_candidates
+from spinback.config import load_config
+from spinback.ingest.job import run_ingest_files
 from spinback.session import build_session
 
 # 2025-01-01 00:00:00 UTC; one play every 3 s keeps 10 million plays inside the year.
 YEAR_START_MS = 1_735_689_600_000
 PLAY_SPACING_MS = 3_000
+
+# The reference: plays per second of bronze, quarantine and silver plays alone (no users, no
+# catalog), measured at 2 million plays on 2 shared cores before the input was read only once.
+REFERENCE_PLAYS_PER_SECOND = {"jsonl": 7_080, "parquet": 5_734}
+
+PROFILE = {
+    "service": "bench",
+    "columns": {
+        "account": "user",
+        "timestamp": "ts_ms",
+        "ms_played": "ms_played",
+        "track_key": "track_id",
+        "track_name": "title",
+        "artist_name": "artist",
+        "album_name": "album",
+    },
+    "timestamp_kind": "ended",
+    "timestamp_format": "unix_millis",
+}
 
 
 def synthetic_plays(spark: SparkSession, plays: int, files: int) -> DataFrame:
@@ -50,40 +73,42 @@ def synthetic_plays(spark: SparkSession, plays: int, files: int) -> DataFrame:
     )
 
 
-def profile_for(input_format: str) -> EventLogReader:
-    return EventLogReader(
-        profile_from_mapping(
-            {
-                "service": "bench",
-                "input_format": input_format,
-                "columns": {
-                    "account": "user",
-                    "timestamp": "ts_ms",
-                    "ms_played": "ms_played",
-                    "track_key": "track_id",
-                    "track_name": "title",
-                    "artist_name": "artist",
-                    "album_name": "album",
-                },
-                "timestamp_kind": "ended",
-                "timestamp_format": "unix_millis",
-            },
-            "bench profile",
-        )
-    )
+@dataclass(frozen=True)
+class Measurement:
+    plays: int
+    quarantined: int
+    seconds: float
+    jvm_cpu_seconds: float | None
+    jvm_peak_bytes: int | None
+    load_before: float
+    load_after: float
 
 
-def time_ingest(
-    spark: SparkSession, config: Config, input_format: str, files: list[str]
-) -> tuple[int, int, float]:
-    """(plays written, records quarantined, seconds) for one ingest of ``files``."""
-    reader = profile_for(input_format)
-    batch_id = new_batch_id()
+def measure_ingest(
+    spark: SparkSession, data_dir: Path, input_dir: Path, profile_file: Path, overrides: list[str]
+) -> Measurement:
+    """Run one ingest of ``input_dir`` into ``data_dir`` and measure it."""
+    config = load_config(overrides=[f"data_dir={data_dir}", *overrides])
+    jvm = _driver_jvm_pid()
+    if jvm is not None:
+        _reset_peak_memory(jvm)
+    cpu_before = _cpu_seconds(jvm)
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
-    normalized = reader.read(spark, files, None)
-    candidates = to_candidates(normalized, DEVELOPMENT_KEY, "bench", "event-log", batch_id)
-    report = write_plays(spark, config, candidates, batch_id)
-    return report.plays_inserted, report.quarantine_inserted, time.monotonic() - started
+    report = run_ingest_files(
+        spark, config, str(input_dir), source_format="event-log", profile=str(profile_file)
+    )
+    seconds = time.monotonic() - started
+    cpu_after = _cpu_seconds(jvm)
+    return Measurement(
+        plays=report.plays_inserted,
+        quarantined=report.quarantine_inserted,
+        seconds=seconds,
+        jvm_cpu_seconds=None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+        jvm_peak_bytes=_peak_memory(jvm),
+        load_before=load_before,
+        load_after=os.getloadavg()[0],
+    )
 
 
 def main() -> None:
@@ -98,37 +123,115 @@ def main() -> None:
     )  # fmt: skip
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    formats = arguments.formats.split(",")
+    unknown = sorted(set(formats) - set(REFERENCE_PLAYS_PER_SECOND))
+    if unknown:
+        parser.error(f"--formats: unknown {', '.join(unknown)}; known: jsonl, parquet")
 
     work = Path(arguments.work_dir or tempfile.mkdtemp(prefix="spinback-bench-"))
     config = load_config(overrides=[f"data_dir={work / 'session'}", *arguments.overrides])
     spark = build_session(config)
     try:
-        formats = arguments.formats.split(",")
+        started = time.monotonic()
         generated = synthetic_plays(spark, arguments.plays, arguments.files)
         for input_format in formats:
-            target = work / "input" / input_format
+            writer = generated.write.mode("overwrite")
+            target = str(work / "input" / input_format)
             if input_format == "jsonl":
-                generated.write.mode("overwrite").json(str(target))
+                writer.json(target)
             else:
-                generated.write.mode("overwrite").parquet(str(target))
-
-        print(f"spark {spark.version}, master {config.spark.master}, plays {arguments.plays:,}")
-        print(f"{'format':<8} {'plays':>12} {'quarantined':>12} {'seconds':>9} {'plays/s':>10}")
+                writer.parquet(target)
+        print(
+            f"spark {spark.version}, master {config.spark.master}, "
+            f"driver memory {config.spark.driver_memory}, {os.cpu_count()} cores, "
+            f"plays {arguments.plays:,} in {arguments.files} files per format "
+            f"(generated in {time.monotonic() - started:.0f} s)"
+        )
+        print(
+            f"{'format':<8} {'plays':>12} {'quarantined':>11} {'seconds':>8} {'plays/s':>8} "
+            f"{'x ref':>6} {'jvm cpu s':>9} {'jvm peak':>9} {'load before/after':>17}"
+        )
         for input_format in formats:
-            folder = work / "input" / input_format
-            files = sorted(str(p) for p in folder.iterdir() if p.name.startswith("part-"))
-            run_config = load_config(
-                overrides=[f"data_dir={work / 'data' / input_format}", *arguments.overrides]
+            profile_file = work / f"profile-{input_format}.yaml"
+            profile_file.write_text(yaml.safe_dump({**PROFILE, "input_format": input_format}))
+            data_dir = work / "data" / input_format
+            shutil.rmtree(data_dir, ignore_errors=True)
+            result = measure_ingest(
+                spark, data_dir, work / "input" / input_format, profile_file, arguments.overrides
             )
-            plays, quarantined, seconds = time_ingest(spark, run_config, input_format, files)
+            rate = result.plays / result.seconds
+            cpu = "?" if result.jvm_cpu_seconds is None else f"{result.jvm_cpu_seconds:.0f}"
+            peak = "?" if result.jvm_peak_bytes is None else f"{result.jvm_peak_bytes / 2**30:.1f}G"
             print(
-                f"{input_format:<8} {plays:>12,} {quarantined:>12,} {seconds:>9.1f} "
-                f"{plays / seconds:>10,.0f}"
+                f"{input_format:<8} {result.plays:>12,} {result.quarantined:>11,} "
+                f"{result.seconds:>8.1f} {rate:>8,.0f} "
+                f"{rate / REFERENCE_PLAYS_PER_SECOND[input_format]:>6.2f} {cpu:>9} {peak:>9} "
+                f"{result.load_before:>8.1f} / {result.load_after:<6.1f}",
+                flush=True,
             )
     finally:
         spark.stop()
         if not arguments.work_dir:
             shutil.rmtree(work, ignore_errors=True)
+
+
+# --- the driver JVM, from /proc (Linux, local mode); None where it cannot be found ---------------
+
+
+def _driver_jvm_pid() -> int | None:
+    """The java process that pyspark started under this Python process, if there is one."""
+    parents: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        names[pid] = stat[stat.index("(") + 1 : stat.rindex(")")]
+        parent = int(stat[stat.rindex(")") + 2 :].split()[1])
+        parents.setdefault(parent, []).append(pid)
+    waiting = [os.getpid()]
+    while waiting:
+        for child in parents.get(waiting.pop(), []):
+            if names.get(child) == "java":
+                return child
+            waiting.append(child)
+    return None
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User and system CPU seconds the process has used so far."""
+    if pid is None:
+        return None
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    user_ticks, system_ticks = stat[stat.rindex(")") + 2 :].split()[11:13]
+    return (int(user_ticks) + int(system_ticks)) / os.sysconf("SC_CLK_TCK")
+
+
+def _reset_peak_memory(pid: int) -> None:
+    """Restart the kernel's peak-resident-memory count (VmHWM) of ``pid``, where allowed."""
+    # Where it is not allowed, the peak counts from the JVM's start: still an upper bound.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def _peak_memory(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
 
 
 if __name__ == "__main__":

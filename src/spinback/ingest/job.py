@@ -2,6 +2,10 @@
 
 Every write is an insert of what is not there yet, keyed by lineage (bronze, quarantine) or by the
 deterministic event id (plays), so running the same ingest twice adds nothing.
+
+The input is read and parsed once per run: the judged candidate plays are persisted (in memory,
+spilling to local disk) before the first write, and bronze, quarantine, plays, users and catalog
+are all written from that copy.
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ import logging
 import time
 import uuid
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import reduce
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -29,7 +36,7 @@ from spinback.ingest.catalog import (
 )
 from spinback.ingest.detect import FileSample, Reader, detect, find_files
 from spinback.ingest.pseudonym import load_pseudonym_key
-from spinback.ingest.quality import split_valid
+from spinback.ingest.quality import judge, split_valid
 from spinback.ingest.readers import all_readers
 from spinback.ingest.records import to_candidates
 from spinback.ingest.timezones import users_from_plays
@@ -72,7 +79,8 @@ def run_ingest_generated(spark: SparkSession, config: Config) -> IngestReport:
     candidates = generated.candidate_plays(
         generated.read_landing_plays(spark, f"{landing}/plays"), key, batch_id
     )
-    report = write_plays(spark, config, candidates, batch_id)
+    with persisted(judge(candidates)) as judged:
+        report = write_plays(spark, config, judged, batch_id)
 
     catalog = tables.insert_new(
         spark,
@@ -101,7 +109,11 @@ def run_ingest_generated(spark: SparkSession, config: Config) -> IngestReport:
 def write_plays(
     spark: SparkSession, config: Config, candidates: DataFrame, batch_id: str
 ) -> IngestReport:
-    """Bronze, quarantine and silver plays from candidate plays of any reader."""
+    """Bronze, quarantine and silver plays from candidate plays of any reader.
+
+    Each of the three writes reads ``candidates``: pass them judged and persisted
+    (:func:`persisted`) so that the input is read once, not three times.
+    """
     locations = TableLocations.from_config(config)
     ingested_at = F.lit(datetime.now(timezone.utc)).cast("timestamp")
     written: dict[str, str] = {}
@@ -187,34 +199,34 @@ def run_ingest_files(
     groups = _reader_groups(spark, config, input_path, source_format, profile)
     candidates = [
         to_candidates(
-            reader.read(spark, [s.path for s in samples], user or samples[0].export_name),
-            key,
-            reader.service,
-            reader.name,
-            batch_id,
+            _read(spark, reader, samples, user), key, reader.service, reader.name, batch_id
         )
         for reader, samples in groups.readers
     ]
-    all_candidates = reduce(DataFrame.unionByName, candidates)
-    report = write_plays(spark, config, all_candidates, batch_id)
+    with persisted(judge(reduce(DataFrame.unionByName, candidates))) as judged:
+        report = write_plays(spark, config, judged, batch_id)
 
-    # Users come from every valid record of this run, not only the new plays: a re-run with
-    # --timezone must reach users whose plays are all in silver already.
-    valid = split_valid(all_candidates).valid
-    users = users_from_plays(spark, valid, time_zone, config.ingest.default_timezone)
-    tables.insert_new(
-        spark,
-        enrich(
-            _catalog(spark, groups, valid, user),
-            read_enrichment(spark, enrichment_path) if enrichment_path else None,
-            artist_genres_from_tags(spark, artist_tags_dir) if artist_tags_dir else None,
-        ),
-        locations.catalog,
-        keys=["track_key"],
-    )
-    tables.upsert(
-        spark, users, locations.users, keys=["user_id"], update=["time_zone"] if time_zone else []
-    )
+        # Users come from every valid record of this run, not only the new plays: a re-run with
+        # --timezone must reach users whose plays are all in silver already.
+        valid = split_valid(judged).valid
+        users = users_from_plays(spark, valid, time_zone, config.ingest.default_timezone)
+        tables.insert_new(
+            spark,
+            enrich(
+                _catalog(groups, judged, valid),
+                read_enrichment(spark, enrichment_path) if enrichment_path else None,
+                artist_genres_from_tags(spark, artist_tags_dir) if artist_tags_dir else None,
+            ),
+            locations.catalog,
+            keys=["track_key"],
+        )
+        tables.upsert(
+            spark,
+            users,
+            locations.users,
+            keys=["user_id"],
+            update=["time_zone"] if time_zone else [],
+        )
     logger.info(
         "ingest of %s as batch %s took %.1f s", input_path, batch_id, time.monotonic() - started
     )
@@ -251,16 +263,43 @@ def record_batch(
     return dataclasses.replace(report, written={**report.written, "batches": locations.batches})
 
 
-def _catalog(
-    spark: SparkSession, groups: _ReaderGroups, valid: DataFrame, user: str | None
+@contextmanager
+def persisted(frame: DataFrame) -> Iterator[DataFrame]:
+    """``frame``, computed by the first action that reads it and kept for the ones that follow.
+
+    Partitions that do not fit in memory spill to local disk; all of them are released when the
+    block ends, whether or not the writes inside succeeded.
+    """
+    kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        yield kept
+    finally:
+        kept.unpersist()
+
+
+def _read(
+    spark: SparkSession, reader: Reader, samples: list[FileSample], user: str | None
 ) -> DataFrame:
-    """Catalog rows from this run's plays; an event log also gives genres, years and durations."""
+    """Normalized plays of one reader's files; an event log's carry its catalog facts beside."""
+    from spinback.ingest.readers.generic import EventLogReader
+
+    paths = [sample.path for sample in samples]
+    account_name = user or samples[0].export_name
+    if isinstance(reader, EventLogReader):
+        return reader.read_events(spark, paths, account_name)
+    return reader.read(spark, paths, account_name)
+
+
+def _catalog(groups: _ReaderGroups, judged: DataFrame, valid: DataFrame) -> DataFrame:
+    """Catalog rows from this run's plays; an event log also gives genres, years and durations.
+
+    An event log's catalog takes every record that names a track, valid or not (see
+    :func:`catalog_from_events`): ``judged`` holds them all, with the facts :func:`_read` kept.
+    """
     from spinback.ingest.readers.generic import EventLogReader, catalog_from_events
 
-    for reader, samples in groups.readers:
-        if isinstance(reader, EventLogReader):
-            paths = [sample.path for sample in samples]
-            return catalog_from_events(reader.read_events(spark, paths, user))
+    if any(isinstance(reader, EventLogReader) for reader, _ in groups.readers):
+        return catalog_from_events(judged)
     return catalog_from_plays(valid)
 
 

@@ -1,8 +1,9 @@
 """Checks every candidate play must pass before silver, and the quarantine for those that fail.
 
 A reader turns its records into candidate plays: the silver columns plus the lineage columns
-``source_file``, ``source_position`` and ``raw_record``. :func:`split_valid` then sends each record
-either to silver or to quarantine with the first rule it broke, so nothing is silently dropped.
+``source_file``, ``source_position`` and ``raw_record``. :func:`judge` names the first rule each
+record broke, and :func:`split_valid` sends it either to silver or, with that reason, to quarantine,
+so nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pyspark.sql import functions as F
 from spinback import schema
 
 LINEAGE_COLUMNS = ("source_file", "source_position", "raw_record")
+# The column judge adds, named as in the quarantine table.
+REASON = "reason"
 
 # Unix time 0 is what several exporters write when they lost the date.
 _EPOCH_SQL = "TIMESTAMP '1970-01-01 00:00:00'"
@@ -54,20 +57,31 @@ def rejection_reason(candidates: DataFrame) -> Column:
     )
 
 
-def split_valid(candidates: DataFrame, ingested_at: Column | None = None) -> SplitPlays:
-    """Split candidate plays into silver rows (schema.PLAYS) and quarantine rows (QUARANTINE)."""
+def judge(candidates: DataFrame) -> DataFrame:
+    """Candidate plays with ``reason``: the first rule each one breaks, null for a valid play.
+
+    Candidates judged already come back as they are, so that the ingest job can judge once,
+    persist the result and split it without judging (or reading) again.
+    """
+    if REASON in candidates.columns:
+        return candidates
     if "reject_reason" not in candidates.columns:
         candidates = candidates.withColumn("reject_reason", F.lit(None).cast("string"))
-    judged = candidates.withColumn("_reason", rejection_reason(candidates))
-    valid = judged.where(F.col("_reason").isNull()).select(
+    return candidates.withColumn(REASON, rejection_reason(candidates))
+
+
+def split_valid(candidates: DataFrame, ingested_at: Column | None = None) -> SplitPlays:
+    """Split candidate plays into silver rows (schema.PLAYS) and quarantine rows (QUARANTINE)."""
+    judged = judge(candidates)
+    valid = judged.where(F.col(REASON).isNull()).select(
         *[F.col(field.name).cast(field.dataType) for field in schema.PLAYS.fields]
     )
-    quarantined = judged.where(F.col("_reason").isNotNull()).select(
+    quarantined = judged.where(F.col(REASON).isNotNull()).select(
         F.col("source"),
         F.col("source_file"),
         F.col("source_position").cast("long"),
         F.col("raw_record"),
-        F.col("_reason").alias("reason"),
+        F.col(REASON),
         F.col("batch_id"),
         (ingested_at if ingested_at is not None else F.current_timestamp()).alias("ingested_at"),
     )

@@ -27,6 +27,9 @@ from spinback.ingest.quality import event_id
 
 RECORD_COLUMNS = ("source_file", "source_position", "raw_record")
 
+# The reason a reader gives a JSON record that does not hold an object (a bare number, a list).
+NOT_AN_OBJECT = "record is not a JSON object"
+
 # What every reader produces: the silver play columns, the account name the pseudonym is made from,
 # and the lineage.
 NORMALIZED = StructType(
@@ -60,20 +63,21 @@ def json_records(spark: SparkSession, paths: list[str], array_path: str | None =
     ``$.payload.listens`` for ListenBrainz API pages). Each file is read whole: exports of one
     person are small; large logs belong in Parquet, CSV or Delta, which the generic reader splits.
     """
-    files = spark.read.text(paths, wholetext=True).select(
-        F.col("_metadata.file_path").alias("source_file"), F.col("value")
-    )
     text = F.trim(F.get_json_object("value", array_path)) if array_path else F.trim("value")
     if array_path:
         # A page with one item may hold it as an object rather than a one-element array.
         text = F.when(text.startswith("{"), F.concat(F.lit("["), text, F.lit("]"))).otherwise(text)
-    as_array = F.from_json(text, ArrayType(StringType()))
+    files = spark.read.text(paths, wholetext=True).select(
+        F.col("_metadata.file_path").alias("source_file"), F.col("value"), text.alias("_text")
+    )
+    files = with_parsed(files, "_array", F.from_json("_text", ArrayType(StringType())))
     as_lines = F.filter(F.split("value", r"\r?\n"), lambda line: F.trim(line) != "")
     # A truncated or corrupt array stays one record, the whole text, so that it reaches quarantine
     # instead of vanishing.
+    is_array = F.col("_text").startswith("[")
     records = (
-        F.when(text.startswith("[") & as_array.isNotNull(), as_array)
-        .when(text.startswith("["), F.array(F.col("value")))
+        F.when(is_array & F.col("_array").isNotNull(), F.col("_array"))
+        .when(is_array, F.array(F.col("value")))
         .otherwise(as_lines)
     )
     return files.select(
@@ -120,7 +124,8 @@ def to_candidates(
     formats of one service give one user; ``source`` names the format for lineage.
     The event id hashes the service, the account, the end of the play, the track or episode and the
     milliseconds played, so re-reading a file, or an overlapping export of the same person from the
-    same service, gives the same ids and adds nothing twice.
+    same service, gives the same ids and adds nothing twice. Columns beyond NORMALIZED (the
+    catalog facts of an event log) pass through.
     """
     content_key = F.coalesce(F.col("track_key"), F.col("episode_key"))
     identity = event_id(
@@ -139,6 +144,18 @@ def to_candidates(
         F.lit(batch_id).alias("batch_id"),
         *RECORD_COLUMNS,
     )
+
+
+def with_parsed(records: DataFrame, name: str, parsed: Column) -> DataFrame:
+    """``records`` with one more column, ``name``: ``parsed``, evaluated once per row.
+
+    ``parsed`` is what a reader extracts from the raw text (``from_json``, ``from_csv``). Spark's
+    optimizer copies a projected expression into every filter it pushes below the projection, so
+    a parse that the quality rules read field by field would run once per rule, dozens of times
+    per record. An expression inside a generator is never copied: the parse is the explosion of a
+    one-element array, which keeps exactly one row per record (with a null where nothing parsed).
+    """
+    return records.select("*", F.explode(F.array(parsed)).alias(name))
 
 
 def boolean(value: Column) -> Column:

@@ -44,7 +44,14 @@ from spinback import schema
 from spinback.config import ConfigError, default_conf_dir
 from spinback.ingest import catalog
 from spinback.ingest.detect import FileSample, Reader, WrongFileKindError
-from spinback.ingest.records import NORMALIZED, boolean, name_key, parquet_records
+from spinback.ingest.records import (
+    NORMALIZED,
+    NOT_AN_OBJECT,
+    boolean,
+    name_key,
+    parquet_records,
+    with_parsed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -391,20 +398,19 @@ class EventLogReader:
             )
         )
         # Numbered first, so that positions count blank lines too and equal line numbers - 1.
-        parsed = F.from_json("raw_record", record_schema)
+        parsed = with_parsed(
+            lines.where(F.trim("raw_record") != ""),
+            "_parsed",
+            F.from_json("raw_record", record_schema),
+        )
         return (
-            lines.where(F.trim("raw_record") != "")
-            # Parsed inside a generator (explode of a one-element array): the optimizer cannot copy
-            # from_json into the filters pushed down from quality.py, which would otherwise parse
-            # every record once per rule that reads a field.
-            .select("*", F.explode(F.array(parsed)).alias("_parsed"))
-            .select(
+            parsed.select(
                 "source_file",
                 "source_position",
                 "raw_record",
                 F.when(
                     F.col("_parsed").isNull() | F.col(f"_parsed.{_CORRUPT}").isNotNull(),
-                    F.lit("record is not a JSON object"),
+                    F.lit(NOT_AN_OBJECT),
                 ).alias("reject_reason"),
                 self._fields(lambda source: F.col("_parsed").getField(source)),
             ),

@@ -1,9 +1,7 @@
 """Last.fm scrobbles: the CSV files people export their history to, and API pages of recent tracks.
 
-A scrobble says when a track STARTED and nothing about how long it played, so every scrobble reader
-(this module and ListenBrainz) gives each play the configured default length, marks it estimated,
-and ends it that long after its start. Artist, track and album keys are built from names, so that
-the two services, and Spotify exports without ids, agree on them.
+Scrobbles say when a track STARTED and nothing about how long it played: every play gets the
+configured default length (see :mod:`spinback.ingest.scrobbles`, shared with ListenBrainz).
 
 Three CSV layouts are in circulation, all read by ``lastfm-csv``; the layout of each file is told by
 its first line:
@@ -29,65 +27,19 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from spinback.ingest import records
 from spinback.ingest.detect import FileSample, Reader
+from spinback.ingest.scrobbles import (
+    DEFAULT_PLAY_MS,
+    NOW_PLAYING,
+    normalized_scrobbles,
+    unix_time,
+)
 
 SERVICE = "lastfm"
-
-# How long a scrobble is taken to last when the caller does not pass config.ingest.default_play_ms.
-DEFAULT_PLAY_MS = 180_000
-
-NOW_PLAYING = "now playing, not a scrobble"
-NOT_AN_OBJECT = "record is not a JSON object"
-
-
-def normalized_scrobbles(scrobbles: DataFrame, default_play_ms: int) -> DataFrame:
-    """Parsed scrobbles -> normalized plays of estimated length ``default_play_ms``.
-
-    ``scrobbles`` holds ``account_name``, ``started_at`` (UTC, null when unknown), ``artist_name``,
-    ``track_name``, ``album_name``, ``reject_reason`` and the record columns. Blank names count as
-    missing, and a key is only made from names that are there: a scrobble without a track name
-    gets no track key, one without an album no album key.
-    """
-    artist = _present(F.col("artist_name"))
-    track = _present(F.col("track_name"))
-    album = _present(F.col("album_name"))
-    started_at = F.col("started_at")
-    # MBIDs (Last.fm CSV and API, ListenBrainz) are kept nowhere for now: keys come from names.
-    values = {
-        "account_name": F.col("account_name"),
-        "ended_at": F.timestamp_millis(F.unix_millis(started_at) + F.lit(default_play_ms)),
-        "started_at": started_at,
-        "ms_played": F.lit(default_play_ms),
-        "ms_played_estimated": F.lit(True),
-        "content_type": F.lit("music"),
-        "track_key": F.when(track.isNotNull(), records.name_key("track", artist, track)),
-        "track_name": track,
-        "artist_key": records.name_key("artist", artist),
-        "artist_name": artist,
-        "album_key": F.when(album.isNotNull(), records.name_key("album", artist, album)),
-        "album_name": album,
-        "reject_reason": F.col("reject_reason"),
-        **{name: F.col(name) for name in records.RECORD_COLUMNS},
-    }
-    return scrobbles.select(
-        *[
-            values.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name)
-            for f in records.NORMALIZED.fields
-        ]
-    )
 
 
 def utc_time(text: Column, pattern: str) -> Column:
     """A date-time text without a zone, read as UTC whatever the session's zone; null if invalid."""
     return F.try_to_timestamp(F.concat(F.trim(text), F.lit(" +0000")), F.lit(f"{pattern} Z"))
-
-
-def unix_time(text: Column) -> Column:
-    """Unix seconds as text, whole or not (``"0"``, ``"1704067200.0"``) -> timestamp, else null."""
-    return F.timestamp_seconds(F.trim(text).try_cast("decimal(20,6)"))
-
-
-def _present(name: Column) -> Column:
-    return F.when(F.trim(name) != "", name)
 
 
 # --- CSV exports ---------------------------------------------------------------------------------
@@ -208,16 +160,16 @@ class LastfmCsvReader:
         with_header = [layout.key for layout in _CSV_LAYOUTS if layout.header]
         lines = lines.where(~(F.col("_is_first_line") & F.col("_layout").isin(*with_header)))
 
-        # Each line is parsed once, by its file's layout, into that layout's column.
-        lines = lines.select(
-            "*",
+        # Each line is parsed once, by its file's layout, into that layout's field of _parsed.
+        by_layout = F.struct(
             *[
                 F.when(F.col("_layout") == layout.key, layout.parse(F.col("raw_record"))).alias(
-                    f"_{layout.key}"
+                    layout.key
                 )
                 for layout in _CSV_LAYOUTS
-            ],
+            ]
         )
+        lines = records.with_parsed(lines, "_parsed", by_layout)
         scrobbles = lines.select(
             F.lit(account_name).cast("string").alias("account_name"),
             _by_layout(lambda layout, row: layout.started_at(row)).alias("started_at"),
@@ -236,11 +188,12 @@ class LastfmCsvReader:
 
 
 def _by_layout(value: Callable[[_CsvLayout, Column], Column]) -> Column:
-    """``value`` of the parsed line, taken from the column of the line's layout."""
+    """``value`` of the parsed line, taken from the field of the line's layout."""
     first, *others = _CSV_LAYOUTS
-    chosen = F.when(F.col("_layout") == first.key, value(first, F.col(f"_{first.key}")))
+    parsed = F.col("_parsed")
+    chosen = F.when(F.col("_layout") == first.key, value(first, parsed[first.key]))
     for layout in others:
-        chosen = chosen.when(F.col("_layout") == layout.key, value(layout, F.col(f"_{layout.key}")))
+        chosen = chosen.when(F.col("_layout") == layout.key, value(layout, parsed[layout.key]))
     return chosen
 
 
@@ -311,8 +264,12 @@ class LastfmApiReader:
     def read(self, spark: SparkSession, paths: list[str], account_name: str | None) -> DataFrame:
         # A page of one track holds an object there, not an array; json_records takes both.
         tracks = records.json_records(spark, paths, "$.recenttracks.track")
-        track = F.from_json("raw_record", _API_TRACK)
-        date = F.from_json(track["date"], "uts STRING, `#text` STRING")
+        tracks = records.with_parsed(tracks, "_track", F.from_json("raw_record", _API_TRACK))
+        track = F.col("_track")
+        tracks = records.with_parsed(
+            tracks, "_date", F.from_json(track["date"], "uts STRING, `#text` STRING")
+        )
+        date = F.col("_date")
         now_playing = records.boolean(F.get_json_object(track["@attr"], "$.nowplaying"))
 
         scrobbles = tracks.select(
@@ -323,7 +280,7 @@ class LastfmApiReader:
             _text_of(track["artist"]).alias("artist_name"),
             track["name"].alias("track_name"),
             _text_of(track["album"]).alias("album_name"),
-            F.when(F.json_object_keys("raw_record").isNull(), F.lit(NOT_AN_OBJECT))
+            F.when(F.json_object_keys("raw_record").isNull(), F.lit(records.NOT_AN_OBJECT))
             .when(now_playing, F.lit(NOW_PLAYING))
             .alias("reject_reason"),
             *records.RECORD_COLUMNS,

@@ -1,7 +1,7 @@
 """ListenBrainz listens: a user's export, saved API pages, and the public Spark listen dumps.
 
 A listen, like a Last.fm scrobble, is stamped with the moment it STARTED (``listened_at``, unix
-seconds) and has no duration; :func:`lastfm.normalized_scrobbles` gives all of them the same
+seconds) and has no duration; :func:`scrobbles.normalized_scrobbles` gives all of them the same
 treatment. The formats:
 
 - ``listenbrainz-export``: the user export, one listen object per line (the zip holds such files
@@ -26,9 +26,8 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from spinback.ingest import records
 from spinback.ingest.detect import FileSample, Reader
-from spinback.ingest.readers.lastfm import (
+from spinback.ingest.scrobbles import (
     DEFAULT_PLAY_MS,
-    NOT_AN_OBJECT,
     NOW_PLAYING,
     normalized_scrobbles,
     unix_time,
@@ -57,8 +56,12 @@ def normalized_listens(listens: DataFrame, page_user: Column, default_play_ms: i
     The account is the listen's own ``user_name``, else ``page_user`` (the page's or the caller's).
     A listen that is playing now has not finished: it goes to quarantine, as on Last.fm.
     """
-    listen = F.from_json("raw_record", _LISTEN)
-    metadata = F.from_json(listen["track_metadata"], _TRACK_METADATA)
+    listens = records.with_parsed(listens, "_listen", F.from_json("raw_record", _LISTEN))
+    listen = F.col("_listen")
+    listens = records.with_parsed(
+        listens, "_metadata", F.from_json(listen["track_metadata"], _TRACK_METADATA)
+    )
+    metadata = F.col("_metadata")
     user_name = F.when(F.trim(listen["user_name"]) != "", listen["user_name"])
     scrobbles = listens.select(
         F.coalesce(user_name, page_user).alias("account_name"),
@@ -66,7 +69,7 @@ def normalized_listens(listens: DataFrame, page_user: Column, default_play_ms: i
         metadata["artist_name"].alias("artist_name"),
         metadata["track_name"].alias("track_name"),
         metadata["release_name"].alias("album_name"),
-        F.when(F.json_object_keys("raw_record").isNull(), F.lit(NOT_AN_OBJECT))
+        F.when(F.json_object_keys("raw_record").isNull(), F.lit(records.NOT_AN_OBJECT))
         .when(records.boolean(listen["playing_now"]), F.lit(NOW_PLAYING))
         .alias("reject_reason"),
         *records.RECORD_COLUMNS,

@@ -23,7 +23,14 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StringType, StructField, StructType
 
 from spinback.ingest.detect import FileSample, Reader
-from spinback.ingest.records import NORMALIZED, boolean, json_records, name_key
+from spinback.ingest.records import (
+    NORMALIZED,
+    NOT_AN_OBJECT,
+    boolean,
+    json_records,
+    name_key,
+    with_parsed,
+)
 
 SERVICE = "spotify"
 
@@ -140,7 +147,7 @@ def extended_plays(records: DataFrame, account_name: str | None) -> DataFrame:
     Audiobook chapters become episodes of a show named after the audiobook. Spotify names only the
     album artist of a track, so ``featured_artists`` stays null (unknown).
     """
-    parsed = records.withColumn(_RECORD, _parse(EXTENDED_FIELDS))
+    parsed = with_parsed(records, _RECORD, _parse(EXTENDED_FIELDS))
     ended_at = F.try_to_timestamp(_field("ts"), F.lit("yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX"))
 
     audiobook_uri = _field("audiobook_uri")
@@ -210,7 +217,7 @@ def account_plays(records: DataFrame, account_name: str | None) -> DataFrame:
     ``artistName``, the episode as ``trackName``), so they read as music here. Nothing in the
     record tells them apart; revisit if a show catalog becomes available to match names against.
     """
-    parsed = records.withColumn(_RECORD, _parse(ACCOUNT_FIELDS))
+    parsed = with_parsed(records, _RECORD, _parse(ACCOUNT_FIELDS))
     ended_at = F.try_to_timestamp(
         F.concat(_field("endTime"), F.lit("Z")), F.lit("yyyy-MM-dd HH:mm[:ss]X")
     )
@@ -268,7 +275,7 @@ def _normalized(records: DataFrame, **columns: Column) -> DataFrame:
         F.timestamp_millis(F.unix_millis(ended_at) - ms_played),
     )
     columns.setdefault("ms_played_estimated", F.lit(False))
-    columns["reject_reason"] = F.when(F.col(_RECORD).isNull(), F.lit("record is not a JSON object"))
+    columns["reject_reason"] = F.when(F.col(_RECORD).isNull(), F.lit(NOT_AN_OBJECT))
     for lineage in ("source_file", "source_position", "raw_record"):
         columns[lineage] = F.col(lineage)
     return records.select(
