@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StringType, StructField, StructType
 
 from spinback import schema, tables
 from spinback.config import Config
-from spinback.stories.job import build_stories, run_wrapped
+from spinback.recommend.stories import STORY, STORY_NAMES
+from spinback.render.documents import document_schema, story_documents
+from spinback.stories.job import build_stories, run_wrapped, with_recommender_stories
 from spinback.stories.period import Period
 from spinback.tables import TableLocations
 
@@ -95,6 +100,13 @@ def test_top_artists_rank_by_weighted_streams_with_deterministic_ties(
         (4, "D", 1.0, 1.0),
         (5, "G", 1.0, 0.75),
     ]
+    # B is the #1, but one listener is far below min_population (50): no fan percentile.
+    assert story["number_one_fan"] == {
+        "artist_key": "key-B",
+        "name": "B",
+        "top_percent": None,
+        "listeners": None,
+    }
 
 
 def test_full_tie_falls_back_to_the_artist_key(spark: SparkSession, config: Config) -> None:
@@ -140,6 +152,7 @@ def test_a_user_with_only_podcasts_gets_an_ineligible_story(
         "reason": "no music played in the period",
         "distinct": 0,
         "items": [],
+        "number_one_fan": None,
     }
 
 
@@ -168,3 +181,45 @@ def test_wrapped_writes_the_period_to_delta_and_one_document_per_user(
         f"Artist {h}" for h in range(5)
     ]
     assert sorted(p.name for p in Path(result.documents_dir).iterdir()) == ["u1", "u2"]
+    jsonschema.validate(document, document_schema())
+    # Each user's page sits beside the document and carries its own artists.
+    for user, artist in [("u1", "Artist 0"), ("u2", "Solo")]:
+        folder = Path(result.documents_dir) / user
+        assert sorted(f.name for f in folder.iterdir()) == ["2025.html", "2025.json"]
+        assert artist in (folder / "2025.html").read_text(encoding="utf-8")
+
+
+def test_documents_carry_the_recommender_stories_of_the_period(spark: SparkSession) -> None:
+    stories = spark.createDataFrame(
+        [("fan", "2025", "UTC"), ("newcomer", "2025", "UTC")],
+        "user_id string, period string, timezone string",
+    ).select(
+        "*",
+        F.lit(date(2025, 1, 1)).alias("period_start"),
+        F.lit(date(2026, 1, 1)).alias("period_end"),
+    )
+    song = (1, "track-1", "Song", "Band", 0.9, None)
+    recommended = spark.createDataFrame(
+        [("fan", "2025", *[(True, None, "model", [song])] * len(STORY_NAMES))],
+        StructType(
+            [StructField("user_id", StringType()), StructField("period", StringType())]
+            + [StructField(name, STORY) for name in STORY_NAMES]
+        ),
+    )
+
+    joined = with_recommender_stories(stories, recommended)
+    rows = story_documents(joined, list(STORY_NAMES)).collect()
+    documents = {row["user_id"]: json.loads(row["document"]) for row in rows}
+
+    assert documents["fan"]["discover"]["items"][0]["name"] == "Song"
+    assert documents["fan"]["similar_artists"]["source"] == "model"
+    # The newcomer arrived after the recommender ran: same fields, not eligible, and why.
+    assert documents["newcomer"]["taste_twins"]["eligible"] is False
+    assert "no recommendations" in documents["newcomer"]["taste_twins"]["reason"]
+    recommendation_story = {
+        "$defs": document_schema()["$defs"],
+        "$ref": "#/$defs/recommendation_story",
+    }
+    for document in documents.values():
+        for name in STORY_NAMES:
+            jsonschema.validate(document[name], recommendation_story)

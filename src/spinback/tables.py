@@ -78,6 +78,20 @@ class TableLocations:
     def users(self) -> str:
         return self._under("silver", "users")
 
+    @property
+    def daily_items(self) -> str:
+        """Per user, local date and item: counts, milliseconds, hourly streams (rollups.py)."""
+        return self._under("silver", "daily_items")
+
+    @property
+    def daily_platforms(self) -> str:
+        return self._under("silver", "daily_platforms")
+
+    @property
+    def rollup_state(self) -> str:
+        """The ingest batches already rolled up, and the stream rule they were rolled up with."""
+        return self._under("silver", "rollup_state")
+
     # Gold: what people see.
     @property
     def stories(self) -> str:
@@ -94,6 +108,16 @@ class TableLocations:
     @property
     def user_ids(self) -> str:
         return self._under("gold", "recommender_user_ids")
+
+    @property
+    def artist_ids(self) -> str:
+        """The integer ids of artists for the per-(user, artist) model."""
+        return self._under("gold", "recommender_artist_ids")
+
+    @property
+    def recommendation_stories(self) -> str:
+        """One row per user and period: discover, rediscover, taste twins, similar artists."""
+        return self._under("gold", "recommendation_stories")
 
     # Files.
     @property

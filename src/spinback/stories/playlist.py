@@ -1,0 +1,146 @@
+"""Playlist: the user's "top songs" of the period, ``playlist_size`` tracks long.
+
+The first ``playlist_ranked_positions`` tracks are the top-tracks ranking as it stands (qualified
+streams, tie rule). The rest favour songs that stayed with the user: score = streams +
+``playlist_day_weight`` x distinct days with a qualified stream, ties by the tie rule. They are
+placed greedily so that no two neighbours share a primary artist: each position takes the best
+remaining candidate by another artist than the previous track's, or the best remaining one when
+every candidate left is by that artist.
+
+The greedy placement is sequential, so it runs inside one row per user: the candidates, sorted by
+score, are folded with the ``aggregate`` higher-order function.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from spinback.stories.inputs import MS_PER_MINUTE, StoryInputs, story_struct
+from spinback.stories.tops import ranked_within_user
+
+# Candidates kept per user for the positions after the ranked ones, as a multiple of those
+# positions: enough that the adjacency rule can always reach past one artist's run of hits.
+CANDIDATES_PER_POSITION = 4
+
+
+def track_totals(items: DataFrame) -> DataFrame:
+    """Per (user, track) of the period's music: ``streams``, ``minutes``, ``first_played_at``,
+    ``days`` (local dates with a qualified stream), ``name``, ``artist`` and ``artist_key``."""
+    # TODO: tops.top_tracks aggregates the same per-track totals (without days); share one
+    # function once tops.py exposes it.
+    return (
+        items.where((F.col("content_type") == "music") & F.col("track_key").isNotNull())
+        .groupBy("user_id", "track_key")
+        .agg(
+            F.sum("streams").alias("streams"),
+            (F.sum("ms_played") / MS_PER_MINUTE).alias("minutes"),
+            F.min("first_stream_at").alias("first_played_at"),
+            F.countDistinct(F.when(F.col("streams") > 0, F.col("local_date"))).alias("days"),
+            F.max("track_name").alias("name"),
+            F.max("artist_name").alias("artist"),
+            F.max("artist_key").alias("artist_key"),
+        )
+    )
+
+
+def _entry(order: str) -> Column:
+    return F.struct(
+        F.col(order).alias("order"),
+        "track_key",
+        "name",
+        "artist",
+        "artist_key",
+        F.col("streams").cast("long").alias("streams"),
+        F.col("days").cast("int").alias("days"),
+    )
+
+
+def _place_apart(candidates: Column, previous_artist: Column, positions: Column) -> Column:
+    """The first ``positions`` of ``candidates`` (sorted best first), reordered greedily so that
+    no track follows one by the same artist where another candidate is left."""
+
+    def place_next(state: Column, _: Column) -> Column:
+        remaining = state["remaining"]
+        # An unknown artist is never "the same" as the previous one.
+        other_artist = F.filter(
+            remaining,
+            lambda c: F.coalesce(c["artist_key"] != state["previous_artist"], F.lit(True)),
+        )
+        pick = F.coalesce(
+            F.try_element_at(other_artist, F.lit(1)), F.try_element_at(remaining, F.lit(1))
+        )
+        return F.struct(
+            F.concat(state["placed"], F.array(pick)).alias("placed"),
+            F.filter(remaining, lambda c: c["order"] != pick["order"]).alias("remaining"),
+            pick["artist_key"].alias("previous_artist"),
+        )
+
+    start = F.struct(
+        F.filter(candidates, lambda _: F.lit(False)).alias("placed"),
+        candidates.alias("remaining"),
+        previous_artist.alias("previous_artist"),
+    )
+    steps = F.array_repeat(F.lit(True), F.least(positions, F.size(candidates)))
+    return F.aggregate(steps, start, place_next)["placed"]
+
+
+def playlists(inputs: StoryInputs) -> DataFrame:
+    """Per user with a qualified stream: ``tracks``, the playlist (position, track_key, name,
+    artist, streams, days)."""
+    settings = inputs.settings
+    ranked_positions = settings.playlist_ranked_positions
+    open_positions = settings.playlist_size - ranked_positions
+    ranked = ranked_within_user(track_totals(inputs.items), "streams", "track_key")
+
+    score = F.col("streams") + settings.playlist_day_weight * F.col("days")
+    # Candidates are numbered by score apart from the ranked head.
+    by_score = Window.partitionBy("user_id", "in_head").orderBy(
+        score.desc(),
+        F.col("minutes").desc(),
+        F.col("first_played_at").asc(),
+        F.col("track_key").asc(),
+    )
+    in_head = F.col("in_head")
+    lists = (
+        ranked.withColumn("in_head", F.col("rank") <= ranked_positions)
+        .withColumn("candidate", F.row_number().over(by_score))
+        .where(in_head | (F.col("candidate") <= CANDIDATES_PER_POSITION * open_positions))
+        .groupBy("user_id")
+        .agg(
+            F.array_sort(F.collect_list(F.when(in_head, _entry("rank")))).alias("head"),
+            F.array_sort(F.collect_list(F.when(~in_head, _entry("candidate")))).alias("candidates"),
+        )
+    )
+    previous_artist = F.try_element_at("head", F.lit(-1))["artist_key"]
+    tracks = F.concat(
+        "head", _place_apart(F.col("candidates"), previous_artist, F.lit(open_positions))
+    )
+    return lists.select(
+        "user_id",
+        F.transform(
+            tracks,
+            lambda track, index: F.struct(
+                (index + 1).alias("position"),
+                track["track_key"].alias("track_key"),
+                track["name"].alias("name"),
+                track["artist"].alias("artist"),
+                track["streams"].alias("streams"),
+                track["days"].alias("days"),
+            ),
+        ).alias("tracks"),
+    )
+
+
+def playlist(inputs: StoryInputs) -> DataFrame:
+    """``playlist``: tracks[] (position, track_key, name, artist, streams, days)."""
+    facts = inputs.listeners.select("user_id").join(playlists(inputs), "user_id", "left")
+    eligible = F.col("tracks").isNotNull()
+    return facts.select(
+        "user_id",
+        story_struct(
+            eligible,
+            F.lit("no qualified stream in the period"),
+            F.coalesce(F.col("tracks"), F.array()).alias("tracks"),
+        ).alias("playlist"),
+    )
