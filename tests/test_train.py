@@ -22,15 +22,9 @@ from spinback.recommend.dataset import (
     qualified_music_streams,
     split_interactions,
     update_id_map,
+    with_confidence,
 )
-from spinback.recommend.train import (
-    als_stage,
-    load_als_model,
-    ranking_metrics,
-    relevant_tracks,
-    run_train,
-    top_k_unseen,
-)
+from spinback.recommend.train import als_stage, load_als_model, run_train
 from spinback.schema import PLAYS
 from spinback.tables import TableLocations
 
@@ -67,8 +61,12 @@ def plays_frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
     return spark.createDataFrame(rows, schema=PLAYS)
 
 
-def counts_frame(spark: SparkSession, rows: list[tuple[str, str, int, float]]) -> DataFrame:
-    """Expected interactions, as a frame so that confidences compare with a tolerance."""
+def counts_frame(spark: SparkSession, rows: list[tuple[str, str, int]]) -> DataFrame:
+    return spark.createDataFrame(rows, "user_id string, track_key string, play_count long")
+
+
+def confidences_frame(spark: SparkSession, rows: list[tuple[str, str, int, float]]) -> DataFrame:
+    """Expected confidences, as a frame so that they compare with a tolerance."""
     return spark.createDataFrame(
         rows, "user_id string, track_key string, play_count long, confidence double"
     )
@@ -159,89 +157,96 @@ def test_interactions_count_qualified_streams_in_the_window(spark: SparkSession)
     ]
     streams = qualified_music_streams(plays_frame(spark, rows), min_stream_ms=30_000)
 
-    split = split_interactions(streams, window_days=10, holdout_days=2, confidence="log1p")
+    split = split_interactions(streams, window_days=10, holdout_days=2)
 
-    # ann: 3 streams of t1 -> log1p(3) = ln 4 = 1.3863; 1 stream of t2 -> ln 2 = 0.6931.
-    # bob: 1 stream of t1 -> ln 2. ann's 2 streams of t5 after the cut -> ln 3 = 1.0986.
-    expected_train = [
-        ("ann", "t1", 3, math.log(4)),
-        ("ann", "t2", 1, math.log(2)),
-        ("bob", "t1", 1, math.log(2)),
-    ]
+    # ann streamed t1 3 times and t2 once before the cut, t5 twice after it; bob t1 once.
+    expected_train = [("ann", "t1", 3), ("ann", "t2", 1), ("bob", "t1", 1)]
     assertDataFrameEqual(split.train, counts_frame(spark, expected_train))
-    assertDataFrameEqual(split.test, counts_frame(spark, [("ann", "t5", 2, math.log(3))]))
+    assert split.validation.isEmpty()
+    assertDataFrameEqual(split.test, counts_frame(spark, [("ann", "t5", 2)]))
 
 
-def test_raw_confidence_is_the_stream_count(spark: SparkSession) -> None:
-    streams = plays_frame(spark, [play("ann", "t1", NEWEST), play("ann", "t1", NEWEST)])
-
-    assertDataFrameEqual(
-        count_streams(streams, "raw"), counts_frame(spark, [("ann", "t1", 2, 2.0)])
+def test_validation_days_split_the_time_before_the_test_cut(spark: SparkSession) -> None:
+    # window 10 days, test cut 2 days and validation cut 2 + 3 = 5 days before NEWEST.
+    day = timedelta(days=1)
+    rows = [
+        play("ann", "t1", NEWEST - 6 * day),  # before the validation cut: train
+        play("ann", "t2", NEWEST - 5 * day),  # exactly at the validation cut: train
+        play("ann", "t3", NEWEST - 4 * day),  # validation
+        play("ann", "t3", NEWEST - 2 * day),  # exactly at the test cut: validation
+        play("ann", "t4", NEWEST),  # test
+    ]
+    split = split_interactions(
+        plays_frame(spark, rows), window_days=10, holdout_days=2, validation_days=3
     )
+
+    assertDataFrameEqual(split.train, counts_frame(spark, [("ann", "t1", 1), ("ann", "t2", 1)]))
+    assertDataFrameEqual(split.validation, counts_frame(spark, [("ann", "t3", 2)]))
+    assertDataFrameEqual(split.test, counts_frame(spark, [("ann", "t4", 1)]))
+    # Everything before the test cut, summed per pair.
+    assertDataFrameEqual(
+        split.before_test(),
+        counts_frame(spark, [("ann", "t1", 1), ("ann", "t2", 1), ("ann", "t3", 2)]),
+    )
+
+
+def test_log1p_and_raw_confidence(spark: SparkSession) -> None:
+    counts = counts_frame(spark, [("ann", "t1", 3), ("ann", "t2", 1)])
+
+    # log1p(3) = ln 4 = 1.3863; log1p(1) = ln 2 = 0.6931.
+    assertDataFrameEqual(
+        with_confidence(counts, "log1p", "user_id", "track_key"),
+        confidences_frame(spark, [("ann", "t1", 3, math.log(4)), ("ann", "t2", 1, math.log(2))]),
+    )
+    assertDataFrameEqual(
+        with_confidence(counts, "raw", "user_id", "track_key"),
+        confidences_frame(spark, [("ann", "t1", 3, 3.0), ("ann", "t2", 1, 1.0)]),
+    )
+
+
+def test_bm25_confidence_by_hand(spark: SparkSession) -> None:
+    counts = counts_frame(
+        spark,
+        [("ann", "t1", 4), ("ann", "t2", 2), ("bob", "t1", 2), ("bob", "t2", 1), ("bob", "t3", 3)],
+    )
+
+    weighted = with_confidence(counts, "bm25", "user_id", "track_key", bm25_k1=1.0, bm25_b=0.5)
+
+    # N = 3 items; ann streamed 2 of them, bob 3:
+    #   idf(ann) = ln 3 - ln 3 = 0 (so all of ann's weights are 0); idf(bob) = ln 3 - ln 4 < 0 -> 0.
+    # With idf 0 everywhere the weights say nothing; the next check gives a user a real idf.
+    assert {row["confidence"] for row in weighted.collect()} == {0.0}
+
+    counts = counts_frame(
+        spark,
+        [("ann", "t1", 4), ("bob", "t1", 2), ("bob", "t2", 2), ("cat", "t3", 1), ("dan", "t4", 1)],
+    )
+    weighted = with_confidence(counts, "bm25", "user_id", "track_key", bm25_k1=1.0, bm25_b=0.5)
+
+    # N = 4 items. idf(ann) = idf(cat) = idf(dan) = ln 4 - ln 2 = ln 2; idf(bob) = ln 4 - ln 3.
+    # Item plays: t1 6, t2 2, t3 1, t4 1; mean 10 / 4 = 2.5.
+    # norm(t1) = 0.5 + 0.5 * 6 / 2.5 = 1.7; norm(t2) = 0.5 + 0.5 * 2 / 2.5 = 0.9;
+    # norm(t3) = norm(t4) = 0.5 + 0.5 * 1 / 2.5 = 0.7.
+    # ann t1: 4 * 2 / (1.7 + 4) * ln 2 = 1.40351 * 0.69315 = 0.97284
+    # bob t1: 2 * 2 / (1.7 + 2) * ln(4/3) = 1.08108 * 0.28768 = 0.31101
+    # bob t2: 2 * 2 / (0.9 + 2) * ln(4/3) = 1.37931 * 0.28768 = 0.39680
+    # cat t3, dan t4: 1 * 2 / (0.7 + 1) * ln 2 = 1.17647 * 0.69315 = 0.81547
+    expected = [
+        ("ann", "t1", 4, 8 / 5.7 * math.log(2)),
+        ("bob", "t1", 2, 4 / 3.7 * math.log(4 / 3)),
+        ("bob", "t2", 2, 4 / 2.9 * math.log(4 / 3)),
+        ("cat", "t3", 1, 2 / 1.7 * math.log(2)),
+        ("dan", "t4", 1, 2 / 1.7 * math.log(2)),
+    ]
+    assertDataFrameEqual(weighted, confidences_frame(spark, expected))
+    assert expected[0][3] == pytest.approx(0.97284, abs=1e-5)
 
 
 def test_unknown_confidence_transform_is_refused(spark: SparkSession) -> None:
-    streams = plays_frame(spark, [play("ann", "t1", NEWEST)])
+    counts = count_streams(plays_frame(spark, [play("ann", "t1", NEWEST)]))
 
     with pytest.raises(ValueError, match="confidence transform 'squared'"):
-        count_streams(streams, "squared")  # type: ignore[arg-type]
-
-
-# --- ranking and metrics ------------------------------------------------------------------------
-
-
-def test_ranking_skips_tracks_streamed_before_the_cut(spark: SparkSession) -> None:
-    candidates = spark.createDataFrame(
-        [(1, 10, 0.9), (1, 20, 0.8), (1, 30, 0.8), (1, 40, 0.1), (2, 10, 0.5)],
-        "user_index int, track_index int, score double",
-    )
-    ratings = spark.createDataFrame(
-        [(1, 10, 2.0)], "user_index int, track_index int, confidence double"
-    )
-
-    # User 1 already streamed 10; 20 and 30 tie and the lower track id ranks first.
-    assertDataFrameEqual(
-        top_k_unseen(candidates, ratings, k=2),
-        [(1, 20, 1), (1, 30, 2), (2, 10, 1)],
-    )
-
-
-def test_relevant_tracks_are_new_tracks_of_known_users(spark: SparkSession) -> None:
-    ratings = spark.createDataFrame(
-        [(1, 10, 1.0), (2, 10, 1.0)], "user_index int, track_index int, confidence double"
-    )
-    held_out = spark.createDataFrame(
-        [(1, 10), (1, 20), (2, 30), (3, 40)], "user_index int, track_index int"
-    )
-
-    # (1, 10) was streamed before the cut; user 3 has no ratings to be ranked from.
-    assertDataFrameEqual(relevant_tracks(ratings, held_out), [(1, 20), (2, 30)])
-
-
-def test_precision_and_ndcg_on_a_hand_made_ranking(spark: SparkSession) -> None:
-    recommended = spark.createDataFrame(
-        [(1, 10, 1), (1, 30, 2), (1, 20, 3), (2, 50, 1), (2, 40, 2), (2, 60, 3), (4, 10, 1)],
-        "user_index int, track_index int, rank int",
-    )
-    relevant = spark.createDataFrame(
-        [(1, 10), (1, 20), (2, 40), (3, 70)], "user_index int, track_index int"
-    )
-
-    metrics = ranking_metrics(recommended, relevant, k=3).first()
-
-    # k = 3; user 4 has nothing relevant, so users 1, 2 and 3 are evaluated.
-    # user 1: hits at ranks 1 and 3 -> precision 2/3; DCG = 1/log2(2) + 1/log2(4) = 1.5;
-    #         |R| = 2 -> IDCG = 1 + 1/log2(3) = 1.63093; NDCG = 1.5 / 1.63093 = 0.91972.
-    # user 2: hit at rank 2 -> precision 1/3; DCG = 1/log2(3) = 0.63093; IDCG = 1; NDCG = 0.63093.
-    # user 3: no recommendations -> precision 0, NDCG 0.
-    # mean precision = (2/3 + 1/3 + 0) / 3 = 1/3; mean NDCG = (0.91972 + 0.63093 + 0) / 3 = 0.51688.
-    assert metrics is not None
-    assert metrics["evaluated_users"] == 3
-    assert metrics["precision_at_k"] == pytest.approx(1 / 3)
-    ndcg_user_1 = 1.5 / (1 + 1 / math.log2(3))
-    ndcg_user_2 = 1 / math.log2(3)
-    assert metrics["ndcg_at_k"] == pytest.approx((ndcg_user_1 + ndcg_user_2) / 3)
-    assert metrics["ndcg_at_k"] == pytest.approx(0.51688, abs=1e-5)
+        with_confidence(counts, "squared", "user_id", "track_key")  # type: ignore[arg-type]
 
 
 # --- tracking -----------------------------------------------------------------------------------
@@ -317,7 +322,7 @@ def test_train_logs_registers_and_reloads_the_model_by_alias(
     assertDataFrameEqual(loaded.itemFactors, result.model.itemFactors)
     assertDataFrameEqual(loaded.userFactors, result.model.userFactors)
     pairs = spark.createDataFrame(
-        [(0, 0), (0, 9), (5, 3), (99, 0)], "user_index int, track_index int"
+        [(0, 0), (0, 9), (5, 3), (99, 0)], "user_index int, item_index int"
     )
     # User 99 has no factors: coldStartStrategy="drop" removes the row rather than predict NaN.
     assertDataFrameEqual(loaded.transform(pairs), result.model.transform(pairs))
@@ -330,14 +335,18 @@ def test_train_logs_registers_and_reloads_the_model_by_alias(
     assert run.data.params["max_iter"] == "3"
     assert run.data.params["confidence"] == "log1p"
     assert run.data.params["user_ids_version"] == "0"
-    assert run.data.params["track_ids_version"] == "0"
+    assert run.data.params["item_ids_version"] == "0"
+    assert run.data.params["item"] == "track"
     assert run.data.params["blas"] == result.blas
     assert run.data.tags["spinback.lapack"] == result.lapack
     # Every user streamed one track after the cut that they had not streamed before.
     assert run.data.metrics["evaluated_users"] == 6
     for name in (
         "als_precision_at_k",
+        "als_recall_at_k",
         "als_ndcg_at_k",
+        "als_map_at_k",
+        "als_coverage",
         "popularity_precision_at_k",
         "popularity_ndcg_at_k",
     ):

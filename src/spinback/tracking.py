@@ -26,18 +26,27 @@ import mlflow
 import mlflow.spark
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
+from mlflow.protos.databricks_pb2 import (
+    INVALID_PARAMETER_VALUE,
+    RESOURCE_ALREADY_EXISTS,
+    RESOURCE_DOES_NOT_EXIST,
+    ErrorCode,
+)
 
 from spinback.config import Config, ConfigError
 from spinback.tables import TableLocations
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from pyspark.ml import Transformer
 
 logger = logging.getLogger(__name__)
 
 # The run-relative path under which a run's Spark model is logged.
 MODEL_ARTIFACT_PATH = "model"
+
+# How the registry says that a model or an alias does not exist (stores differ in the code).
+_ABSENT = {ErrorCode.Name(RESOURCE_DOES_NOT_EXIST), ErrorCode.Name(INVALID_PARAMETER_VALUE)}
 
 # Alias names the registry keeps for itself: "latest" and version names such as "v3".
 _RESERVED_ALIAS = re.compile(r"latest|v\d+", re.IGNORECASE)
@@ -112,15 +121,22 @@ def connect(config: Config) -> TrackingTarget:
 
 @contextmanager
 def start_run(
-    target: TrackingTarget, run_name: str, tags: Mapping[str, str] | None = None
+    target: TrackingTarget,
+    run_name: str,
+    tags: Mapping[str, str] | None = None,
+    nested: bool = False,
 ) -> Iterator[str]:
     """Open a run in the target's experiment and yield its id; the run ends with the block.
 
     A block that raises ends the run as FAILED, so a broken training leaves a visible record.
+    ``nested`` opens a child run of the active run (a tuning trial under its search).
     """
     _activate(target.tracking_uri)
     with mlflow.start_run(
-        experiment_id=target.experiment_id, run_name=run_name, tags=dict(tags or {})
+        experiment_id=target.experiment_id,
+        run_name=run_name,
+        tags=dict(tags or {}),
+        nested=nested,
     ) as run:
         logger.info("MLflow run %s (%s) started", run.info.run_id, run_name)
         yield run.info.run_id
@@ -139,6 +155,16 @@ def log_metrics(metrics: Mapping[str, float]) -> None:
 def set_tags(tags: Mapping[str, str]) -> None:
     """Record ``tags`` on the active run."""
     mlflow.set_tags(dict(tags))
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Store ``text`` as the artifact ``artifact_file`` (a run-relative path) of the active run."""
+    mlflow.log_text(text, artifact_file)
+
+
+def log_figure(figure: Figure, artifact_file: str) -> None:
+    """Store a matplotlib figure as the image ``artifact_file`` of the active run."""
+    mlflow.log_figure(figure, artifact_file)
 
 
 def log_spark_model(model: Transformer) -> str:
@@ -172,6 +198,18 @@ def set_model_alias(target: TrackingTarget, model_name: str, alias: str, version
     """Point ``alias`` of ``model_name`` at ``version``, moving it from any earlier version."""
     MlflowClient(target.tracking_uri).set_registered_model_alias(model_name, alias, version)
     logger.info("alias %r of %r now names version %s", alias, model_name, version)
+
+
+def alias_version(target: TrackingTarget, model_name: str, alias: str) -> str | None:
+    """The version ``alias`` of ``model_name`` names; None when the model or the alias is absent."""
+    client = MlflowClient(target.tracking_uri)
+    try:
+        version = client.get_model_version_by_alias(model_name, alias)
+    except MlflowException as error:
+        if error.error_code in _ABSENT:
+            return None
+        raise
+    return str(version.version)
 
 
 def check_alias(alias: str, key: str = "train.alias") -> None:

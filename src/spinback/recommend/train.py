@@ -1,46 +1,56 @@
 """`spinback train`: fit implicit-feedback ALS on recent streams, evaluate it, record it in MLflow.
 
-The job reads silver plays, counts qualified music streams per (user, track) in the training
-window, numbers users and tracks with the persisted id maps, fits MLlib's ALS on the plays before
-the cut, scores it and a popularity baseline on the plays after the cut, and logs parameters,
-metrics and the model to MLflow. The model is registered under ``train.model_name`` and the alias
-``train.alias`` is moved to the new version, so consumers load ``models:/<name>@<alias>``.
+The job reads silver plays, counts qualified music streams per (user, item) in the training
+window (items are tracks, or artists for the second model: ``train.item``), numbers users and
+items with the persisted id maps, fits MLlib's ALS on the plays before the cut, scores it beside
+a popularity baseline on the plays after the cut, and logs parameters, metrics and the model to
+MLflow. The model is registered under its item's name and the alias ``train.alias`` is moved to
+the new version, so consumers load ``models:/<name>@<alias>``. ``spinback tune`` searches the
+settings and decides which version becomes the champion.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from pyspark import StorageLevel
 from pyspark.ml import PipelineModel
 from pyspark.ml.recommendation import ALS, ALSModel
-from pyspark.sql import DataFrame, SparkSession, Window
-from pyspark.sql import functions as F
+from pyspark.sql import DataFrame, SparkSession
 
 from spinback import tracking
 from spinback.config import Config, TrainConfig
 from spinback.recommend.dataset import (
-    TRACK_INDEX,
-    TRACK_KEY,
+    ITEM_INDEX,
     USER_INDEX,
     USER_KEY,
+    Interactions,
+    item_columns,
     qualified_music_streams,
     split_interactions,
     update_id_map,
+    with_confidence,
     with_ids,
 )
-from spinback.session import linear_algebra_backends, set_checkpoint_dir
+from spinback.recommend.evaluate import RankingEvaluator
+from spinback.session import core_count, linear_algebra_backends, set_checkpoint_dir
 from spinback.tables import TableLocations, read_delta
 
 logger = logging.getLogger(__name__)
 
-# Kept in memory, spilled to disk when memory runs short: ALS and the evaluation read the ratings
-# several times, and recomputing them would rerun the scan of silver plays each time.
+# Kept in memory, spilled to disk when memory runs short: ALS and the evaluation read the counts
+# and ratings several times, and recomputing them would rerun the scan of silver plays each time.
 RATINGS_STORAGE_LEVEL = StorageLevel.MEMORY_AND_DISK
+
+# ALS keeps its per-iteration blocks (intermediate) and the final factors at this level. In memory
+# while it fits, because each iteration reads the previous one's blocks; spilling to disk rather
+# than recomputing when it does not, since a recomputed block means rerunning earlier iterations.
+ALS_STORAGE_LEVEL = "MEMORY_AND_DISK"
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class TrainResult:
     # The registry version this run's model became; the alias now names it.
     version: str
     alias: str
-    # ALS and popularity precision@k / NDCG@k, evaluated users and fit time; see evaluate_model.
+    # ALS and popularity metrics at k, evaluated users and fit time; see RankingEvaluator.
     metrics: dict[str, float]
     blas: str
     lapack: str
@@ -69,62 +79,95 @@ class TrainResult:
 
 def run_train(spark: SparkSession, config: Config) -> TrainResult:
     """Train, evaluate, log, register and alias one ALS model on the silver plays of ``config``."""
-    locations = TableLocations.from_config(config)
     params = config.train
     tracking.check_alias(params.alias)
-    set_checkpoint_dir(spark, locations.checkpoints)
 
-    logger.info("reading silver plays from %s", locations.plays)
+    with indexed_interactions(spark, config, validation_days=0) as (interactions, id_versions):
+        ratings = ratings_for(interactions.train, params)
+        with persisted(ratings) as (ratings,):
+            return _train_and_record(spark, config, ratings, interactions, id_versions)
+
+
+@contextmanager
+def indexed_interactions(
+    spark: SparkSession, config: Config, validation_days: int
+) -> Iterator[tuple[Interactions, dict[str, int]]]:
+    """The train, validation and test counts of the configured item, with integer ids, persisted.
+
+    Reads silver plays, splits qualified streams by time (``train.window_days``,
+    ``train.holdout_days`` and ``validation_days``), extends the user and item id maps with every
+    key of the window and replaces the keys by ``user_index`` and ``item_index``. Also yields the
+    Delta versions of the id maps, which a run records so its ids can be traced.
+    """
+    locations = TableLocations.from_config(config)
+    params = config.train
+    set_checkpoint_dir(spark, locations.checkpoints)
+    item_key, item_index = item_columns(params.item)
+
+    logger.info("reading silver plays from %s (items: %ss)", locations.plays, params.item)
     streams = qualified_music_streams(
         read_delta(spark, locations.plays), min_stream_ms=config.wrapped.min_stream_ms
     )
-    interactions = split_interactions(
-        streams, params.window_days, params.holdout_days, params.confidence
+    keyed = split_interactions(
+        streams, params.window_days, params.holdout_days, validation_days, item_key
     )
-
-    with _persisted(interactions.train, interactions.test) as (train_counts, test_counts):
+    with persisted(keyed.train, keyed.validation, keyed.test) as periods:
         user_ids, user_ids_version = update_id_map(
             spark,
-            train_counts.select(USER_KEY).unionByName(test_counts.select(USER_KEY)),
+            _union(frame.select(USER_KEY) for frame in periods),
             locations.user_ids,
             USER_KEY,
             USER_INDEX,
         )
-        track_ids, track_ids_version = update_id_map(
+        item_ids, item_ids_version = update_id_map(
             spark,
-            train_counts.select(TRACK_KEY).unionByName(test_counts.select(TRACK_KEY)),
-            locations.item_ids,
-            TRACK_KEY,
-            TRACK_INDEX,
+            _union(frame.select(item_key) for frame in periods),
+            locations.item_ids if params.item == "track" else locations.artist_ids,
+            item_key,
+            item_index,
         )
-        ratings = with_ids(train_counts, user_ids, track_ids).select(
-            USER_INDEX, TRACK_INDEX, "confidence"
-        )
-        held_out = with_ids(test_counts, user_ids, track_ids).select(USER_INDEX, TRACK_INDEX)
-        id_versions = {"user_ids_version": user_ids_version, "track_ids_version": track_ids_version}
+        indexed = [with_ids(frame, user_ids, item_ids) for frame in periods]
+        with persisted(*indexed) as (train, validation, test):
+            versions = {"user_ids_version": user_ids_version, "item_ids_version": item_ids_version}
+            yield Interactions(train=train, validation=validation, test=test), versions
 
-        with _persisted(ratings) as (ratings,):
-            return _train_and_record(spark, config, ratings, held_out, id_versions)
+
+def ratings_for(counts: DataFrame, params: TrainConfig) -> DataFrame:
+    """``user_index, item_index, confidence`` rows for ALS from per-pair ``play_count``."""
+    return with_confidence(
+        counts, params.confidence, bm25_k1=params.bm25_k1, bm25_b=params.bm25_b
+    ).select(USER_INDEX, ITEM_INDEX, "confidence")
+
+
+def evaluator_for(config: Config) -> RankingEvaluator:
+    """The ranking evaluator at ``train.top_k``, with the blocked top-k's configured blocks."""
+    return RankingEvaluator(
+        k=config.train.top_k,
+        user_block_size=config.recommend.user_block_size,
+        item_block_size=config.recommend.item_block_size,
+    )
 
 
 def _train_and_record(
     spark: SparkSession,
     config: Config,
     ratings: DataFrame,
-    held_out: DataFrame,
+    interactions: Interactions,
     id_versions: dict[str, int],
 ) -> TrainResult:
     """Fit and evaluate inside one MLflow run, then register the model and move the alias."""
     params = config.train
     backends = linear_algebra_backends(spark)
     logger.info("MLlib linear algebra: BLAS %s, LAPACK %s", backends["blas"], backends["lapack"])
+    num_blocks = als_blocks(spark, params)
 
     target = tracking.connect(config)
     with tracking.start_run(target, run_name="train") as run_id:
         tracking.set_tags({f"spinback.{name}": value for name, value in backends.items()})
         tracking.log_params(
             {
-                **_training_params(params),
+                **training_params(params),
+                "num_blocks": num_blocks,
                 "min_stream_ms": config.wrapped.min_stream_ms,
                 **id_versions,
                 **backends,
@@ -132,25 +175,32 @@ def _train_and_record(
         )
 
         started = time.perf_counter()
-        model = train_model(ratings, params)
+        model = train_model(ratings, params, num_blocks)
         fit_seconds = time.perf_counter() - started
         logger.info(
-            "ALS fit in %.1f s (rank %d, %d iterations)", fit_seconds, params.rank, params.max_iter
+            "ALS fit in %.1f s (rank %d, %d iterations, %d blocks)",
+            fit_seconds,
+            params.rank,
+            params.max_iter,
+            num_blocks,
         )
 
-        metrics = evaluate_model(model, ratings, held_out, params.top_k)
+        metrics = evaluator_for(config).evaluate(
+            {"als": model}, interactions.train, interactions.test
+        )
         metrics["fit_seconds"] = fit_seconds
-        logger.info("evaluation at k=%d: %s", params.top_k, _render(metrics))
+        logger.info("evaluation at k=%d: %s", params.top_k, render_metrics(metrics))
         tracking.log_metrics(metrics)
 
         model_uri = tracking.log_spark_model(model)
-        version = tracking.register_model_version(target, model_uri, params.model_name)
-        tracking.set_model_alias(target, params.model_name, params.alias, version)
+        model_name = params.registered_model_name
+        version = tracking.register_model_version(target, model_uri, model_name)
+        tracking.set_model_alias(target, model_name, params.alias, version)
 
     return TrainResult(
         run_id=run_id,
         tracking_uri=target.tracking_uri,
-        model_name=params.model_name,
+        model_name=model_name,
         model_uri=model_uri,
         version=version,
         alias=params.alias,
@@ -161,12 +211,21 @@ def _train_and_record(
     )
 
 
-def train_model(ratings: DataFrame, params: TrainConfig, nonnegative: bool = False) -> ALSModel:
-    """Fit MLlib ALS with implicit preferences on ``(user_index, track_index, confidence)`` rows.
+def als_blocks(spark: SparkSession, params: TrainConfig) -> int:
+    """ALS user and item blocks: ``train.num_blocks``, else one per core of the session.
+
+    Each block is one task per half-iteration; more blocks than cores only add shuffle files and
+    scheduling, fewer leave cores idle. MLlib's default of 10 suits neither a laptop nor a cluster.
+    """
+    return params.num_blocks or core_count(spark)
+
+
+def train_model(ratings: DataFrame, params: TrainConfig, num_blocks: int) -> ALSModel:
+    """Fit MLlib ALS with implicit preferences on ``(user_index, item_index, confidence)`` rows.
 
     Preconditions:
 
-    - ``user_index`` and ``track_index`` are int32 ids (see ``dataset.assign_ids``); ALS rejects
+    - ``user_index`` and ``item_index`` are int32 ids (see ``dataset.assign_ids``); ALS rejects
       ids outside the int range.
     - ``ratings`` is deterministic and best persisted: ALS reads it more than once, and a lost
       partition recomputed with different content would corrupt the factor blocks.
@@ -174,13 +233,16 @@ def train_model(ratings: DataFrame, params: TrainConfig, nonnegative: bool = Fal
     - A checkpoint directory is set (``session.set_checkpoint_dir``); without one, ALS silently
       ignores ``checkpoint_interval`` and the lineage of the factors grows with every iteration.
 
-    Cold start: users and tracks absent from ``ratings`` get no factors. ``transform`` drops rows
-    that involve them (``coldStartStrategy="drop"``) instead of predicting NaN, and
-    ``recommendForUserSubset`` returns nothing for them.
+    ``num_blocks`` user blocks and as many item blocks (see :func:`als_blocks`); both the
+    per-iteration blocks and the final factors are kept at ``ALS_STORAGE_LEVEL``.
+
+    Cold start: users and items absent from ``ratings`` get no factors. ``transform`` drops rows
+    that involve them (``coldStartStrategy="drop"``) instead of predicting NaN, and the blocked
+    top-k returns nothing for them; ``spinback recommend`` gives such users the genre fallback.
     """
     als = ALS(
         userCol=USER_INDEX,
-        itemCol=TRACK_INDEX,
+        itemCol=ITEM_INDEX,
         ratingCol="confidence",
         implicitPrefs=True,
         rank=params.rank,
@@ -189,10 +251,11 @@ def train_model(ratings: DataFrame, params: TrainConfig, nonnegative: bool = Fal
         alpha=params.alpha,
         seed=params.seed,
         checkpointInterval=params.checkpoint_interval,
-        nonnegative=nonnegative,
+        numUserBlocks=num_blocks,
+        numItemBlocks=num_blocks,
         coldStartStrategy="drop",
-        intermediateStorageLevel="MEMORY_AND_DISK",
-        finalStorageLevel="MEMORY_AND_DISK",
+        intermediateStorageLevel=ALS_STORAGE_LEVEL,
+        finalStorageLevel=ALS_STORAGE_LEVEL,
     )
     return als.fit(ratings)
 
@@ -200,7 +263,9 @@ def train_model(ratings: DataFrame, params: TrainConfig, nonnegative: bool = Fal
 def load_als_model(config: Config, alias: str | None = None) -> ALSModel:
     """The ALS model that ``alias`` (default ``train.alias``) names in the configured registry."""
     pipeline = tracking.load_spark_model(
-        tracking.tracking_uri(config), config.train.model_name, alias or config.train.alias
+        tracking.tracking_uri(config),
+        config.train.registered_model_name,
+        alias or config.train.alias,
     )
     return als_stage(pipeline)
 
@@ -214,166 +279,8 @@ def als_stage(model: object) -> ALSModel:
     return model
 
 
-# --- evaluation --------------------------------------------------------------------------------
-
-
-def evaluate_model(
-    model: ALSModel, ratings: DataFrame, held_out: DataFrame, k: int
-) -> dict[str, float]:
-    """Precision@k and NDCG@k of ``model`` and of a popularity baseline on the held-out plays.
-
-    Both rankings are built the same way, from the tracks each evaluated user did not stream before
-    the cut (see :func:`relevant_tracks` and :func:`ranking_metrics` for the definitions). The
-    popularity baseline ranks tracks by how many users streamed them before the cut.
-
-    Each ranking over-fetches ``k`` plus the most tracks any evaluated user streamed before the
-    cut, so that k candidates remain after removing what a user already knows; that maximum is one
-    number collected to the driver.
-    """
-    # The ground truth feeds five plans below; it is small, and cheaper kept than recomputed.
-    relevant = relevant_tracks(ratings, held_out).persist(RATINGS_STORAGE_LEVEL)
-    try:
-        users = relevant.select(USER_INDEX).distinct()
-        depth = _most_tracks_streamed(ratings, users)
-        if depth is None:
-            logger.warning("no user streamed new tracks after the cut; the model is not evaluated")
-            return {"evaluated_users": 0.0}
-        depth += k
-
-        als_ranking = top_k_unseen(als_candidates(model, users, depth), ratings, k)
-        popular_ranking = top_k_unseen(popularity_candidates(ratings, users, depth), ratings, k)
-        als_scores = ranking_metrics(als_ranking, relevant, k).first()
-        popular_scores = ranking_metrics(popular_ranking, relevant, k).first()
-    finally:
-        relevant.unpersist()
-    assert als_scores is not None and popular_scores is not None  # a global aggregate has one row
-
-    return {
-        "evaluated_users": float(als_scores["evaluated_users"]),
-        "als_precision_at_k": als_scores["precision_at_k"],
-        "als_ndcg_at_k": als_scores["ndcg_at_k"],
-        "popularity_precision_at_k": popular_scores["precision_at_k"],
-        "popularity_ndcg_at_k": popular_scores["ndcg_at_k"],
-    }
-
-
-def relevant_tracks(ratings: DataFrame, held_out: DataFrame) -> DataFrame:
-    """The ground truth: (user, track) pairs streamed after the cut and never before it.
-
-    Only users with ratings before the cut are kept (ALS knows nothing of the others), and tracks a
-    user streamed before the cut are left out, since they are excluded from every ranking too.
-    Tracks that first appeared after the cut stay relevant: no ranking can hit them, which is the
-    truth about cold items.
-    """
-    seen = ratings.select(USER_INDEX, TRACK_INDEX)
-    return (
-        held_out.select(USER_INDEX, TRACK_INDEX)
-        .distinct()
-        .join(seen.select(USER_INDEX).distinct(), USER_INDEX, "left_semi")
-        .join(seen, [USER_INDEX, TRACK_INDEX], "left_anti")
-    )
-
-
-def als_candidates(model: ALSModel, users: DataFrame, depth: int) -> DataFrame:
-    """The ``depth`` best-scored tracks of each of ``users``: ``user_index, track_index, score``."""
-    recommended = model.recommendForUserSubset(users, depth)
-    return recommended.select(
-        USER_INDEX, F.explode("recommendations").alias("recommendation")
-    ).select(
-        USER_INDEX,
-        F.col(f"recommendation.{TRACK_INDEX}").alias(TRACK_INDEX),
-        F.col("recommendation.rating").cast("double").alias("score"),
-    )
-
-
-def popularity_candidates(ratings: DataFrame, users: DataFrame, depth: int) -> DataFrame:
-    """The ``depth`` tracks with most listeners before the cut, offered to each of ``users``."""
-    most_listened = (
-        ratings.groupBy(TRACK_INDEX)
-        .agg(F.count(F.lit(1)).cast("double").alias("score"))
-        .orderBy(F.desc("score"), TRACK_INDEX)
-        .limit(depth)
-    )
-    return users.crossJoin(F.broadcast(most_listened))
-
-
-def top_k_unseen(candidates: DataFrame, ratings: DataFrame, k: int) -> DataFrame:
-    """Rank each user's candidates not streamed before the cut; keep ranks 1..k.
-
-    Ties in ``score`` go to the lower ``track_index``, so the ranking is reproducible.
-    """
-    by_score = Window.partitionBy(USER_INDEX).orderBy(F.desc("score"), TRACK_INDEX)
-    return (
-        candidates.join(
-            ratings.select(USER_INDEX, TRACK_INDEX), [USER_INDEX, TRACK_INDEX], "left_anti"
-        )
-        .withColumn("rank", F.row_number().over(by_score))
-        .where(F.col("rank") <= k)
-        .select(USER_INDEX, TRACK_INDEX, "rank")
-    )
-
-
-def ranking_metrics(recommended: DataFrame, relevant: DataFrame, k: int) -> DataFrame:
-    """Mean precision@k and NDCG@k over the users of ``relevant``, as one row.
-
-    ``recommended`` holds ``user_index, track_index, rank`` with ranks 1..k; ``relevant`` holds the
-    ``user_index, track_index`` pairs that count as hits. For a user u with relevant set R_u and
-    hits at ranks r (those of the top k that are in R_u):
-
-    - precision@k(u) = |hits| / k (a user with fewer than k recommendations is not excused);
-    - DCG@k(u) = sum over hits of 1 / log2(r + 1);
-    - IDCG@k(u) = sum over i = 1..min(k, |R_u|) of 1 / log2(i + 1), the DCG of a perfect ranking;
-    - NDCG@k(u) = DCG@k(u) / IDCG@k(u).
-
-    Both are averaged over every user with a relevant pair, counting 0 for users with no
-    recommendation at all. Columns: ``evaluated_users`` (long), ``precision_at_k``, ``ndcg_at_k``.
-    """
-    hits = (
-        recommended.join(relevant, [USER_INDEX, TRACK_INDEX], "left_semi")
-        .groupBy(USER_INDEX)
-        .agg(
-            F.count(F.lit(1)).alias("hit_count"),
-            F.sum(1.0 / F.log2(F.col("rank") + 1)).alias("dcg"),
-        )
-    )
-    ideal_hits = F.least(F.col("relevant_count"), F.lit(k)).cast("int")
-    idcg = F.aggregate(
-        F.sequence(F.lit(1), ideal_hits),
-        F.lit(0.0),
-        lambda total, position: total + 1.0 / F.log2(position + 1),
-    )
-    per_user = (
-        relevant.groupBy(USER_INDEX)
-        .agg(F.count(F.lit(1)).alias("relevant_count"))
-        .join(hits, USER_INDEX, "left")
-        .select(
-            (F.coalesce(F.col("hit_count"), F.lit(0)) / k).alias("precision"),
-            (F.coalesce(F.col("dcg"), F.lit(0.0)) / idcg).alias("ndcg"),
-        )
-    )
-    return per_user.agg(
-        F.count(F.lit(1)).alias("evaluated_users"),
-        F.avg("precision").alias("precision_at_k"),
-        F.avg("ndcg").alias("ndcg_at_k"),
-    )
-
-
-def _most_tracks_streamed(ratings: DataFrame, users: DataFrame) -> int | None:
-    """The largest number of tracks one of ``users`` streamed before the cut; None without users."""
-    largest = (
-        ratings.join(users, USER_INDEX, "left_semi")
-        .groupBy(USER_INDEX)
-        .agg(F.count(F.lit(1)).alias("tracks_streamed"))
-        .agg(F.max("tracks_streamed").alias("largest"))
-        .first()
-    )
-    if largest is None or largest["largest"] is None:
-        return None
-    return int(largest["largest"])
-
-
 @contextmanager
-def _persisted(*frames: DataFrame) -> Iterator[tuple[DataFrame, ...]]:
+def persisted(*frames: DataFrame) -> Iterator[tuple[DataFrame, ...]]:
     """Keep ``frames`` at RATINGS_STORAGE_LEVEL for the block, and release them after it."""
     kept = tuple(frame.persist(RATINGS_STORAGE_LEVEL) for frame in frames)
     try:
@@ -383,13 +290,17 @@ def _persisted(*frames: DataFrame) -> Iterator[tuple[DataFrame, ...]]:
             frame.unpersist()
 
 
-def _training_params(params: TrainConfig) -> dict[str, object]:
+def training_params(params: TrainConfig) -> dict[str, object]:
+    """The settings of a fit as MLflow parameters."""
     return {
+        "item": params.item,
         "rank": params.rank,
         "max_iter": params.max_iter,
         "reg_param": params.reg_param,
         "alpha": params.alpha,
         "confidence": params.confidence,
+        "bm25_k1": params.bm25_k1,
+        "bm25_b": params.bm25_b,
         "window_days": params.window_days,
         "holdout_days": params.holdout_days,
         "checkpoint_interval": params.checkpoint_interval,
@@ -400,5 +311,9 @@ def _training_params(params: TrainConfig) -> dict[str, object]:
     }
 
 
-def _render(metrics: dict[str, float]) -> str:
+def render_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:.4g}" for name, value in metrics.items())
+
+
+def _union(frames: Iterable[DataFrame]) -> DataFrame:
+    return functools.reduce(DataFrame.unionByName, frames)
