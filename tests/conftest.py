@@ -33,7 +33,11 @@ def local_test_config(data_dir: Path, *overrides: str) -> Config:
             f"data_dir={data_dir}",
             "spark.master=local[2]",
             "spark.shuffle_partitions=2",
-            "spark.driver_memory=2g",
+            "spark.driver_memory=4g",
+            # One session serves some three hundred tests: the UI's record of every job and SQL
+            # execution (each with its plan) would otherwise fill the driver's heap by the end.
+            'spark.extra={"spark.ui.enabled": "false", "spark.sql.ui.retainedExecutions": "20",'
+            ' "spark.ui.retainedJobs": "50", "spark.ui.retainedStages": "50"}',
             *overrides,
         ],
     )

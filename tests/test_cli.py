@@ -30,11 +30,16 @@ def test_demo_runs_every_step_and_says_where_it_wrote(
         f"generated plays: {data_dir}/landing/generated/plays",
         f"plays: {data_dir}/silver/plays",
         f"stories for 2025: {data_dir}/gold/stories",
-        f"JSON documents: {data_dir}/documents",
+        f"documents (<user>/2025.json and .html): {data_dir}/documents",
         "model: models:/spinback-als-tracks@candidate",
+        f"recommendations: {data_dir}/gold/recommendations",
         f"mlflow ui --backend-store-uri sqlite:///{data_dir}/mlflow/mlflow.db",
     ):
         assert line in printed, f"missing {line!r} in:\n{printed}"
     documents = sorted((data_dir / "documents").glob("*/2025.json"))
     assert len(documents) == 12
-    assert json.loads(documents[0].read_text())["period"]["start"] == "2025-01-01"
+    document = json.loads(documents[0].read_text())
+    assert document["period"]["start"] == "2025-01-01"
+    # The demo recommends before it writes the documents, so they carry the recommender's stories.
+    assert "discover" in document
+    assert len(sorted((data_dir / "documents").glob("*/2025.html"))) == 12

@@ -71,8 +71,8 @@ def test_out_of_range_value_is_refused() -> None:
 
 
 def test_literal_choice_lists_the_allowed_values() -> None:
-    with pytest.raises(ConfigError, match=r"train\.confidence: 'bm25' .* raw or log1p"):
-        load_config(overrides=["train.confidence=bm25"])
+    with pytest.raises(ConfigError, match=r"train\.confidence: 'tfidf' .* raw or log1p or bm25"):
+        load_config(overrides=["train.confidence=tfidf"])
 
 
 def test_unknown_mode_is_refused() -> None:

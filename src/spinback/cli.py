@@ -8,6 +8,7 @@ running it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -81,13 +82,45 @@ def build_parser() -> argparse.ArgumentParser:
     wrapped = commands.add_parser(
         "wrapped", parents=[common], help="every user's year-in-review stories for one period"
     )
-    wrapped.add_argument("--period", help="a calendar year such as 2025")
+    period = wrapped.add_mutually_exclusive_group()
+    period.add_argument(
+        "--period", help="2025, 2025-Q2, 2025-07, 2025-03-01..2025-06-01 or 2026-ytd"
+    )
+    period.add_argument("--year", type=int, help="a calendar year: the same as --period YEAR")
+    wrapped.add_argument(
+        "--input",
+        metavar="PATH",
+        help="one person's export (folder, file or zip): ingest it first, then tell its stories",
+    )
+    wrapped.add_argument("--user", help="with --input: the name of the person")
+    wrapped.add_argument("--timezone", dest="time_zone", help="with --input: their IANA time zone")
+    wrapped.add_argument(
+        "--format", default="auto", dest="source_format", help="with --input: as for ingest"
+    )
+    wrapped.add_argument(
+        "--out", metavar="DIR", help="where <user>/<period>.json and .html go (default: data dir)"
+    )
     wrapped.set_defaults(run=_wrapped)
 
     train = commands.add_parser(
         "train", parents=[common], help="train the ALS recommender and register it in MLflow"
     )
     train.set_defaults(run=_train)
+
+    tune = commands.add_parser(
+        "tune",
+        parents=[common],
+        help="search ALS settings; register the winner, champion only when it beats both",
+    )
+    tune.set_defaults(run=_tune)
+
+    recommend = commands.add_parser(
+        "recommend",
+        parents=[common],
+        help="top-k tracks for every user and the recommender stories, from the champion",
+    )
+    recommend.add_argument("--period", help="the stories' period, such as 2025")
+    recommend.set_defaults(run=_recommend)
 
     demo = commands.add_parser(
         "demo", parents=[common], help="generate, ingest, wrapped and train in sequence"
@@ -108,7 +141,9 @@ def _configuration(arguments: argparse.Namespace) -> Config:
             overrides.append(f"{key}={getattr(arguments, option)}")
     year = getattr(arguments, "year", None)
     if year is not None:
-        overrides += [f"generate.year={year}", f"wrapped.period='{year}'"]
+        overrides.append(f"wrapped.period='{year}'")
+        if arguments.command != "wrapped":
+            overrides.append(f"generate.year={year}")
     if getattr(arguments, "period", None):
         overrides.append(f"wrapped.period='{arguments.period}'")
     return load_config(mode=arguments.mode, conf_file=arguments.conf, overrides=overrides)
@@ -135,9 +170,9 @@ def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) 
             source_format=arguments.source_format,
             user=arguments.user,
             time_zone=arguments.time_zone,
-            profile=arguments.profile,
-            enrichment_path=arguments.enrich,
-            artist_tags_dir=arguments.artist_tags,
+            profile=getattr(arguments, "profile", None),
+            enrichment_path=getattr(arguments, "enrich", None),
+            artist_tags_dir=getattr(arguments, "artist_tags", None),
         )
     else:
         report = run_ingest_generated(spark, config)
@@ -161,9 +196,11 @@ def _ingest(spark: SparkSession, config: Config, arguments: argparse.Namespace) 
 def _wrapped(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
     from spinback.stories.job import run_wrapped
 
-    result = run_wrapped(spark, config)
+    if getattr(arguments, "input", None):
+        _ingest(spark, config, arguments)
+    result = run_wrapped(spark, config, out_dir=getattr(arguments, "out", None))
     print(f"stories for {result.period.label}: {result.stories_table}")
-    print(f"JSON documents: {result.documents_dir}")
+    print(f"documents (<user>/{result.period.label}.json and .html): {result.documents_dir}")
 
 
 def _train(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
@@ -176,9 +213,43 @@ def _train(spark: SparkSession, config: Config, arguments: argparse.Namespace) -
     print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(result.metrics.items())))
 
 
+def _tune(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.recommend.tune import run_tune
+
+    result = run_tune(spark, config)
+    print(f"MLflow run {result.run_id} in {result.tracking_uri}")
+    print(f"tried {len(result.trials)} settings; winner: {result.winner}")
+    metric = config.tune.metric
+    k = config.train.top_k
+    for name in ("als", "champion", "popularity"):
+        if f"{name}_{metric}" in result.test_metrics:
+            scores = ", ".join(
+                f"{m}@{k}={result.test_metrics[f'{name}_{m}_at_k']:.4f}"
+                for m in ("ndcg", "precision", "recall", "map")
+            )
+            print(f"held-out test, {name}: {scores}")
+    verdict = "champion" if result.promotion.promoted else "not promoted"
+    print(f"{result.model_name} version {result.version}: {verdict} ({result.promotion.reason})")
+
+
+def _recommend(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
+    from spinback.recommend.job import run_recommend
+
+    result = run_recommend(spark, config)
+    print(f"model: {result.model_name} version {result.model_version}")
+    print(f"recommendations: {result.recommendations_table}")
+    print(f"recommender stories for {result.period}: {result.stories_table}")
+
+
 def _demo(spark: SparkSession, config: Config, arguments: argparse.Namespace) -> None:
-    for step in (_generate, _ingest, _wrapped, _train):
-        step(spark, config, arguments)
+    # The demo recommends with the model it has just trained, so that its pages show the
+    # recommender's stories too; a real deployment recommends with the champion `spinback tune`
+    # promotes. Wrapped comes last because its documents include those stories.
+    demo_config = dataclasses.replace(
+        config, recommend=dataclasses.replace(config.recommend, alias=config.train.alias)
+    )
+    for step in (_generate, _ingest, _train, _recommend, _wrapped):
+        step(spark, demo_config, arguments)
     print(f"MLflow UI: mlflow ui --backend-store-uri {_tracking_uri(config)}")
 
 

@@ -23,7 +23,11 @@ from typing import Any, Literal, Union
 import yaml
 
 Mode = Literal["local", "cluster"]
-ConfidenceTransform = Literal["raw", "log1p"]
+ConfidenceTransform = Literal["raw", "log1p", "bm25"]
+# What the recommender ranks: tracks, or artists (a second, coarser model).
+ItemKind = Literal["track", "artist"]
+# The ranking metrics the evaluator reports; tuning and promotion compare one of them.
+RankingMetric = Literal["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k"]
 
 CONF_DIR_ENV = "SPINBACK_CONF_DIR"
 
@@ -138,49 +142,146 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class DayPart:
+    """A named slice of the local day, ``[start_hour, end_hour)``, for the ``audio_day`` story."""
+
+    name: str
+    start_hour: int
+    end_hour: int
+
+
+StreamRule = Literal["spotify", "scrobble"]
+
+
+@dataclass(frozen=True)
 class WrappedConfig:
-    # A calendar year such as "2025"; the period is [Jan 1, Jan 1 of the next year) in local time.
+    """The rules and thresholds of every story (see docs/stories.md and the spec they follow)."""
+
+    # "2025", "2025-Q2", "2025-07", "2025-03-01..2025-06-01" (end exclusive) or "2026-ytd".
     period: str
-    top_n: int
-    # A stream qualifies for rankings from this many milliseconds (the `spotify` stream rule).
+    # `spotify`: music, ms_played >= min_stream_ms, not private. `scrobble`: ms_played >=
+    # min(duration / 2, 240 s) on tracks longer than 30 s (min_stream_ms without a duration).
+    stream_rule: StreamRule
     min_stream_ms: int
     featured_weight: float
+    top_n: int
+    # Length of the top-tracks list kept beside the top 5.
+    top_list_size: int
     min_distinct_artists: int
+    min_distinct_tracks: int
+    # An album counts only where the user played this share of its tracks (when its size is known).
+    album_min_track_share: float
+    # Population statistics are published only over at least this many users of the period.
+    min_population: int
+    # Fan percentile buckets of the #1 artist, in percent ("top 0.1 %", "top 0.5 %", ...).
+    fan_buckets: tuple[float, ...]
+    day_parts: tuple[DayPart, ...]
+    # Rarest listen: a track the user played at least this many times.
+    rarest_min_plays: int
+    # Evolution: at most this many phases; each phase beyond the first costs this much distance.
+    max_phases: int
+    phase_penalty: float
+    playlist_size: int
+    # Playlist positions taken straight from the ranking before the streams + days score applies.
+    playlist_ranked_positions: int
+    playlist_day_weight: float
+    # Year over year: an artist is a comeback after this many days of silence, loyal in this many
+    # months of the twelve.
+    comeback_days: int
+    loyal_months: int
+    milestone_streams: tuple[int, ...]
+    milestone_minutes: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        _require(
-            self.period.isdigit() and len(self.period) == 4,
-            "wrapped.period",
-            "a calendar year such as 2025",
-            self.period,
-        )
-        _require(self.top_n >= 1, "wrapped.top_n", "an integer >= 1", self.top_n)
+        from spinback.stories.period import Period  # the period grammar lives with the stories
+
+        try:
+            Period.parse(self.period)
+        except ValueError as error:
+            raise ConfigError(f"wrapped.period: {error}") from None
+        for name in (
+            "top_n",
+            "top_list_size",
+            "min_population",
+            "rarest_min_plays",
+            "max_phases",
+            "playlist_size",
+            "comeback_days",
+            "loyal_months",
+        ):
+            value = getattr(self, name)
+            _require(value >= 1, f"wrapped.{name}", "an integer >= 1", value)
         _require(
             self.min_stream_ms >= 0, "wrapped.min_stream_ms", "an integer >= 0", self.min_stream_ms
         )
+        for name in ("featured_weight", "album_min_track_share"):
+            value = getattr(self, name)
+            _require(0.0 <= value <= 1.0, f"wrapped.{name}", "a number in [0, 1]", value)
         _require(
-            0.0 <= self.featured_weight <= 1.0,
-            "wrapped.featured_weight",
-            "a number in [0, 1]",
-            self.featured_weight,
+            0 <= self.playlist_ranked_positions <= self.playlist_size,
+            "wrapped.playlist_ranked_positions",
+            "an integer in [0, playlist_size]",
+            self.playlist_ranked_positions,
         )
+        _require(self.loyal_months <= 12, "wrapped.loyal_months", "at most 12", self.loyal_months)
+        _require(
+            list(self.fan_buckets) == sorted(self.fan_buckets)
+            and all(0 < b <= 100 for b in self.fan_buckets),
+            "wrapped.fan_buckets",
+            "increasing percentages in (0, 100]",
+            self.fan_buckets,
+        )
+        hours = [h for part in self.day_parts for h in (part.start_hour, part.end_hour)]
+        contiguous = all(
+            a.end_hour == b.start_hour
+            for a, b in zip(self.day_parts, self.day_parts[1:], strict=False)
+        )
+        _require(
+            bool(self.day_parts)
+            and hours[0] == 0
+            and hours[-1] == 24
+            and contiguous
+            and all(p.start_hour < p.end_hour for p in self.day_parts),
+            "wrapped.day_parts",
+            "contiguous [start_hour, end_hour) slices covering 0..24 in order",
+            [(p.name, p.start_hour, p.end_hour) for p in self.day_parts],
+        )
+
+
+def _require_alias(alias: str, key: str) -> None:
+    # MLflow reserves "latest" and "v<number>" for its own version lookups.
+    reserved = alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", alias)
+    _require(
+        alias.isidentifier() and not reserved,
+        key,
+        "a name of letters, digits and _ other than latest or v<number>",
+        alias,
+    )
 
 
 @dataclass(frozen=True)
 class TrainConfig:
+    # What the model ranks: `track` (the default) or `artist`, each with its own registered name.
+    item: ItemKind
     rank: int
     max_iter: int
     reg_param: float
     alpha: float
     confidence: ConfidenceTransform
+    # BM25 weighting (confidence `bm25`): saturation of play counts and strength of the length norm.
+    bm25_k1: float
+    bm25_b: float
     # Plays from the last this-many days before the newest play form the training data.
     window_days: int
     # Share of each user's most recent days held out to evaluate the model.
     holdout_days: int
     checkpoint_interval: int
+    # ALS user and item blocks; 0 takes one block per core of the session.
+    num_blocks: int
     seed: int
     top_k: int
     model_name: str
+    artist_model_name: str
     # The registry alias the newly trained version receives.
     alias: str
 
@@ -189,16 +290,107 @@ class TrainConfig:
             value = getattr(self, name)
             _require(value >= 1, f"train.{name}", "an integer >= 1", value)
         _require(self.holdout_days >= 0, "train.holdout_days", "an integer >= 0", self.holdout_days)
+        _require(self.num_blocks >= 0, "train.num_blocks", "an integer >= 0", self.num_blocks)
         _require(self.reg_param >= 0, "train.reg_param", "a number >= 0", self.reg_param)
         _require(self.alpha > 0, "train.alpha", "a number > 0", self.alpha)
-        # MLflow reserves "latest" and "v<number>" for its own version lookups.
-        reserved = self.alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", self.alias)
+        _require(self.bm25_k1 > 0, "train.bm25_k1", "a number > 0", self.bm25_k1)
+        _require(0.0 <= self.bm25_b <= 1.0, "train.bm25_b", "a number in [0, 1]", self.bm25_b)
+        _require_alias(self.alias, "train.alias")
+
+    @property
+    def registered_model_name(self) -> str:
+        """The registry name of the model for ``item``."""
+        return self.model_name if self.item == "track" else self.artist_model_name
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    # The grid searched; each trial takes one value of each list (see `trials`).
+    ranks: tuple[int, ...]
+    reg_params: tuple[float, ...]
+    alphas: tuple[float, ...]
+    max_iters: tuple[int, ...]
+    confidences: tuple[ConfidenceTransform, ...]
+    # How many settings of the grid are tried, drawn with `seed`; the whole grid when it is smaller.
+    trials: int
+    # Trials fit before (test cut - validation_days) and are scored on the days up to the test cut.
+    validation_days: int
+    # Data without timestamps: this share of each user's items is held out, drawn with `seed`.
+    holdout_share: float
+    # The held-out metric that picks the winner and decides promotion.
+    metric: RankingMetric
+    # The alias the winner receives when it beats both the current holder and popularity.
+    champion_alias: str
+    seed: int
+
+    def __post_init__(self) -> None:
+        for name in ("ranks", "reg_params", "alphas", "max_iters", "confidences"):
+            _require(bool(getattr(self, name)), f"tune.{name}", "a non-empty list", [])
+        _require(all(r >= 1 for r in self.ranks), "tune.ranks", "integers >= 1", self.ranks)
         _require(
-            self.alias.isidentifier() and not reserved,
-            "train.alias",
-            "a name of letters, digits and _ other than latest or v<number>",
-            self.alias,
+            all(i >= 1 for i in self.max_iters), "tune.max_iters", "integers >= 1", self.max_iters
         )
+        _require(
+            all(r >= 0 for r in self.reg_params), "tune.reg_params", "numbers >= 0", self.reg_params
+        )
+        _require(all(a > 0 for a in self.alphas), "tune.alphas", "numbers > 0", self.alphas)
+        _require(self.trials >= 1, "tune.trials", "an integer >= 1", self.trials)
+        _require(
+            self.validation_days >= 1,
+            "tune.validation_days",
+            "an integer >= 1",
+            self.validation_days,
+        )
+        _require(
+            0.0 < self.holdout_share < 1.0,
+            "tune.holdout_share",
+            "a number in (0, 1)",
+            self.holdout_share,
+        )
+        _require_alias(self.champion_alias, "tune.champion_alias")
+
+
+@dataclass(frozen=True)
+class RecommendConfig:
+    # The registry alias of the model that recommends.
+    alias: str
+    top_k: int
+    # The blocked top-k multiplies this many users' factors at a time against this many items'.
+    user_block_size: int
+    item_block_size: int
+    # Users with fewer distinct tracks than this get the cold-start fallback instead of the model:
+    # the tracks most listened to in their top genres.
+    min_history: int
+    fallback_genres: int
+    # Recommender stories: list lengths and rules (see the spec's "Stories from the recommender").
+    story_size: int
+    per_artist: int
+    rediscover_days: int
+    taste_twins: int
+    shared_artists: int
+    top_artists: int
+    similar_artists: int
+
+    def __post_init__(self) -> None:
+        for name in (
+            "top_k",
+            "user_block_size",
+            "item_block_size",
+            "fallback_genres",
+            "story_size",
+            "per_artist",
+            "rediscover_days",
+            "taste_twins",
+            "shared_artists",
+            "top_artists",
+            "similar_artists",
+        ):
+            value = getattr(self, name)
+            _require(value >= 1, f"recommend.{name}", "an integer >= 1", value)
+        _require(
+            self.min_history >= 0, "recommend.min_history", "an integer >= 0", self.min_history
+        )
+        _require_alias(self.alias, "recommend.alias")
 
 
 @dataclass(frozen=True)
@@ -218,6 +410,8 @@ class Config:
     ingest: IngestConfig
     wrapped: WrappedConfig
     train: TrainConfig
+    tune: TuneConfig
+    recommend: RecommendConfig
     tracking: TrackingConfig
 
     def __post_init__(self) -> None:
@@ -358,6 +552,10 @@ def _coerce(kind: Any, value: Any, key: str) -> Any:
         allowed = typing.get_args(kind)
         _require(value in allowed, key, " or ".join(map(str, allowed)), value)
         return value
+    if origin is tuple:
+        _require(isinstance(value, list | tuple), key, "a list", value)
+        (item_kind, _ellipsis) = typing.get_args(kind)
+        return tuple(_coerce(item_kind, item, f"{key}[{i}]") for i, item in enumerate(value))
     if origin is dict:
         _require(isinstance(value, Mapping), key, "a mapping", value)
         return {str(k): str(v) for k, v in value.items()}

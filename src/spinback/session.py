@@ -7,6 +7,8 @@ so that the rest of the library also runs over Spark Connect, where neither exis
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -56,6 +58,9 @@ def build_session(config: Config) -> SparkSession:
             }
         )
         builder = builder.master(config.spark.master)
+        # Python workers (the recommender's Arrow functions) run in the driver's interpreter, so
+        # they see the same packages; PySpark reads this only from the environment.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         Path(locations.warehouse).mkdir(parents=True, exist_ok=True)
 
     for key, value in settings.items():
@@ -86,6 +91,17 @@ def set_checkpoint_dir(spark: SparkSession, directory: str) -> None:
     if "://" not in directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
     spark.sparkContext.setCheckpointDir(directory)
+
+
+def core_count(spark: SparkSession) -> int:
+    """How many tasks the session runs at once: Spark's default parallelism.
+
+    Over Spark Connect, where the SparkContext is out of reach, the shuffle partition count stands
+    in for it.
+    """
+    if is_spark_connect(spark):
+        return int(spark.conf.get("spark.sql.shuffle.partitions") or 1)
+    return int(spark.sparkContext.defaultParallelism)
 
 
 def linear_algebra_backends(spark: SparkSession) -> dict[str, str]:
