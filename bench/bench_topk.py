@@ -35,7 +35,7 @@ import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from interactions import generate_pairs
+from interactions import argument_parser, generate_pairs
 from spinback.config import load_config
 from spinback.recommend.topk import top_k
 from spinback.session import build_session
@@ -200,13 +200,8 @@ def _mllib_recommend_for_all(
 
 
 def _parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--items", type=int, default=20_000)
-    parser.add_argument("--pairs-per-user", type=float, default=36.0)
-    parser.add_argument("--factors", type=int, default=64)
+    parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("-k", type=int, default=50)
-    parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--user-block-size", type=int, default=4096)
     parser.add_argument("--item-block-size", type=int, default=32768)
     parser.add_argument("--mllib", action="store_true", help="also time recommendForAllUsers")

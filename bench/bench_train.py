@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
-from interactions import Pairs, generate_pairs, split_per_user
+from interactions import Pairs, argument_parser, generate_pairs, split_per_user
 from spinback.config import load_config
 from spinback.recommend.evaluate import RankingEvaluator
 from spinback.recommend.train import train_model
@@ -226,15 +226,10 @@ def _evaluate(
 
 
 def _parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--items", type=int, default=20_000)
-    parser.add_argument("--pairs-per-user", type=float, default=36.0)
-    parser.add_argument("--factors", type=int, default=64)
+    parser = argument_parser(__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--alpha", type=float, default=10.0)
     parser.add_argument("--reg", type=float, default=0.05)
-    parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--checkpoint-interval", type=int, default=10)
     parser.add_argument("--eval-users", type=int, default=10_000)
     parser.add_argument("--plain", action="store_true", help="also fit MLlib with its defaults")

@@ -9,6 +9,7 @@ per-user split.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,17 @@ from scipy.sparse import csr_matrix
 CLUSTERS = 60
 # Share of a user's items drawn from their taste clusters rather than the global charts.
 CLUSTER_SHARE = 0.7
+
+
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    """A parser with the options every recommender benchmark shares: the data drawn, the cores."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--pairs-per-user", type=float, default=36.0)
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--cores", type=int, default=2)
+    return parser
 
 
 @dataclass(frozen=True)
