@@ -41,9 +41,11 @@ logger = logging.getLogger(__name__)
 
 # One entry of a story's list. `artist` is the track's artist (discover, rediscover) or, for
 # similar artists, the user's top artist the entry resembles; `shared_artists` only for twins.
+# `rank` is never null, but it is declared nullable: ranks that come straight from top_k's Arrow
+# function are nullable to Spark, and a cast cannot make a nullable field non-nullable.
 STORY_ITEM = StructType(
     [
-        StructField("rank", IntegerType(), False),
+        StructField("rank", IntegerType(), True),
         StructField("key", StringType(), True),
         StructField("name", StringType(), True),
         StructField("artist", StringType(), True),
