@@ -182,7 +182,11 @@ def update_rollups(spark: SparkSession, config: Config, rebuild: bool = False) -
 
     plays = tables.read_delta(spark, locations.plays)
     users = tables.read_delta(spark, locations.users)
-    batches = tables.read_delta(spark, locations.batches).select("batch_id").distinct()
+    # Plays written by another tool than ingest have no batch records: their own batch ids stand in.
+    if tables.delta_exists(spark, locations.batches):
+        batches = tables.read_delta(spark, locations.batches).select("batch_id").distinct()
+    else:
+        batches = plays.select("batch_id").distinct()
 
     # Few rows: one per ingest batch. Reading them on the driver decides the plan.
     full = (

@@ -271,6 +271,11 @@ def _stories(
             params.item_block_size,
         ),
     }
+    # Some stories are built from listening alone; an opt-out must hold for every one of them.
+    permitted = users.where(~F.col("opt_out_recommendations")).select(USER_KEY)
+    stories = {
+        name: story.join(permitted, USER_KEY, "left_semi") for name, story in stories.items()
+    }
     opted_out = F.col("opt_out_recommendations")
     reasons: dict[str, Column] = {
         "discover": F.when(opted_out, "opted out of recommendations").otherwise(
