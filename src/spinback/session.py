@@ -52,6 +52,9 @@ def build_session(config: Config) -> SparkSession:
                 "spark.sql.warehouse.dir": locations.warehouse,
                 "spark.ui.showConsoleProgress": "false",
                 "spark.sql.adaptive.enabled": "true",
+                # The story plan holds dozens of sorts in one task, and each takes a whole page
+                # at once: at the default (up to 64 MiB) a 4 GiB driver runs out on a tiny demo.
+                "spark.buffer.pageSize": "4m",
                 # Delta's defaults suit large tables; a small machine spends its time on tiny files.
                 "spark.databricks.delta.snapshotPartitions": "2",
                 "spark.databricks.delta.autoCompact.enabled": "false",
