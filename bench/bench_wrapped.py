@@ -52,7 +52,7 @@ from spinback.ingest.quality import split_valid
 from spinback.render.documents import story_documents, write_documents
 from spinback.rollups import update_rollups
 from spinback.session import build_session
-from spinback.stories.job import rollup_facts, stories_of, story_inputs
+from spinback.stories.job import write_period_stories
 from spinback.stories.period import Period
 from spinback.stories.registry import STORIES
 from spinback.tables import TableLocations
@@ -206,17 +206,7 @@ def _time_spark(spark: SparkSession, config: Config) -> dict[str, float]:
     rollups_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    catalog = tables.read_delta(spark, locations.catalog)
-    facts = rollup_facts(tables.read_delta(spark, locations.daily_items), catalog).persist()
-    inputs = story_inputs(
-        facts,
-        tables.read_delta(spark, locations.daily_platforms),
-        tables.read_delta(spark, locations.users),
-        period,
-        config,
-    )
-    tables.overwrite(stories_of(inputs), locations.stories, partition_by=["period"])
-    facts.unpersist()
+    write_period_stories(spark, config, period)
     stories_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

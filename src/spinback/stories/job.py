@@ -135,21 +135,13 @@ def with_recommender_stories(stories: DataFrame, recommended: DataFrame) -> Data
     )
 
 
-def run_wrapped(
-    spark: SparkSession,
-    config: Config,
-    period_label: str | None = None,
-    out_dir: str | None = None,
-) -> WrappedResult:
-    """Compute the period's stories for every user, replace that period in gold, write documents.
+def write_period_stories(spark: SparkSession, config: Config, period: Period) -> None:
+    """Every listener's stories of ``period`` from the Delta rollups, replacing that period in gold.
 
-    Documents go to ``out_dir``, else the data directory's ``documents`` folder.
+    The rollups must be up to date (:func:`spinback.rollups.update_rollups`). Replacing only this
+    period's rows makes a re-run idempotent and leaves other periods alone.
     """
     locations = TableLocations.from_config(config)
-    period = Period.parse(period_label or config.wrapped.period)
-    started = time.monotonic()
-
-    update_rollups(spark, config)
     catalog = (
         tables.read_delta(spark, locations.catalog)
         if tables.delta_exists(spark, locations.catalog)
@@ -169,13 +161,29 @@ def run_wrapped(
         config,
     )
     stories = stories_of(inputs)
-
-    # Replacing only this period's rows makes a re-run idempotent and leaves other periods alone.
     if tables.delta_exists(spark, locations.stories):
         tables.overwrite(stories, locations.stories, replace_where=f"period = '{period.label}'")
     else:
         tables.overwrite(stories, locations.stories, partition_by=["period"])
     facts.unpersist()
+
+
+def run_wrapped(
+    spark: SparkSession,
+    config: Config,
+    period_label: str | None = None,
+    out_dir: str | None = None,
+) -> WrappedResult:
+    """Compute the period's stories for every user, replace that period in gold, write documents.
+
+    Documents go to ``out_dir``, else the data directory's ``documents`` folder.
+    """
+    locations = TableLocations.from_config(config)
+    period = Period.parse(period_label or config.wrapped.period)
+    started = time.monotonic()
+
+    update_rollups(spark, config)
+    write_period_stories(spark, config, period)
     logger.info("stories for %s written to %s", period.label, locations.stories)
 
     period_stories = tables.read_delta(spark, locations.stories).where(
