@@ -8,9 +8,7 @@ per row, so the work grows linearly with the number of plays.
 What makes the data look like listening:
 
 * popularity: artists, tracks within an artist, and shows follow power laws (``power_law_index``);
-* taste: a share of each user's music comes from ten favourite artists of their own, drawn from
-  the artists of the user's scene, so that listeners of one scene share favourites as real fans of
-  a genre do (the structure collaborative filtering learns from);
+* taste: a share of each user's music comes from ten favourite artists of their own;
 * activity: a log-normal multiplier per user and per day, and a share of days with any listening;
 * rhythm: sessions start at hours drawn from a weekday or a weekend profile of local time;
 * sessions: plays follow each other by their played length plus a short gap, and a session that
@@ -69,9 +67,6 @@ WEEKEND_SESSION_HOURS = (
 
 # Each user's own favourite artists, and the podcast shows they follow.
 FAVOURITE_ARTISTS = 10
-# Taste communities: artist i belongs to scene i mod SCENES, and every user to one scene, whose
-# artists their favourites are drawn from. Each scene has chart artists and long-tail ones alike.
-SCENES = 24
 FOLLOWED_SHOWS = 3
 # Favourites are drawn from a flatter law than chart plays, so personal taste reaches the long tail.
 FAVOURITE_FLATTENING = 0.8
@@ -230,12 +225,9 @@ def _plays(sessions: DataFrame, config: GenerateConfig) -> DataFrame:
 
     # Music: an artist (a favourite, or anyone by popularity), then one of the artist's tracks.
     favourite_slot = power_law_index(draw("favourite-slot"), FAVOURITE_ARTISTS, 1.0)
-    scenes = min(SCENES, config.artists)
-    scene = F.floor(uniform(seed, "scene", user) * scenes).cast("long")
-    scene_artists = F.floor((config.artists - 1 - scene) / scenes) + 1
-    favourite_artist = scene + scenes * power_law_index(
+    favourite_artist = power_law_index(
         uniform(seed, "favourite-artist", user, favourite_slot),
-        scene_artists,
+        config.artists,
         exponent * FAVOURITE_FLATTENING,
     )
     any_artist = power_law_index(draw("artist"), config.artists, exponent)
