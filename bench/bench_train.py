@@ -60,6 +60,7 @@ class Factors:
 def main() -> None:
     arguments = _parse_arguments()
     logging.basicConfig(level=logging.WARNING)
+    # Read by the Spark JVM started below, whose native BLAS MLlib calls from one thread per task.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     work_dir = Path(tempfile.mkdtemp(prefix="spinback-bench-train-"))
 
@@ -181,6 +182,7 @@ def _fit_implicit(
     user_items: object, arguments: argparse.Namespace, regularization: float, use_cg: bool
 ) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
     model = AlternatingLeastSquares(
         factors=arguments.factors,
@@ -191,9 +193,13 @@ def _fit_implicit(
         num_threads=arguments.cores,
         random_state=42,
     )
-    started = time.perf_counter()
-    model.fit(user_items, show_progress=False)
-    return time.perf_counter() - started, (model.user_factors, model.item_factors)
+    # implicit parallelises over users itself and wants single-threaded BLAS; NumPy loaded
+    # OpenBLAS before main() could set OPENBLAS_NUM_THREADS, so the limit is applied here.
+    with threadpool_limits(1, "blas"):
+        started = time.perf_counter()
+        model.fit(user_items, show_progress=False)
+        elapsed = time.perf_counter() - started
+    return elapsed, (model.user_factors, model.item_factors)
 
 
 def _factor_frames(spark: SparkSession, users: np.ndarray, items: np.ndarray) -> Factors:
