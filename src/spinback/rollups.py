@@ -94,8 +94,50 @@ def local_plays(plays: DataFrame, users: DataFrame, default_timezone: str) -> Da
     )
 
 
+# What an item is called, taken per item rather than per user and day (see item_descriptions).
+DESCRIPTION_COLUMNS = [
+    "track_key",
+    "track_name",
+    "artist_key",
+    "artist_name",
+    "featured_artists",
+    "album_key",
+    "album_name",
+    "show_key",
+    "show_name",
+    "episode_name",
+]
+# The columns of silver plays (after local_plays) that the rollups read: pruning the rest (the raw
+# record above all) before anything is kept keeps the scope small.
+ROLLUP_INPUT_COLUMNS = [
+    "user_id",
+    "batch_id",
+    "time_zone",
+    "local_started_at",
+    "local_date",
+    "local_hour",
+    "content_type",
+    "episode_key",
+    *DESCRIPTION_COLUMNS,
+    "platform",
+    "ms_played",
+    "ms_played_estimated",
+    "duration_ms",
+    "reason_end",
+    "skipped",
+    "shuffle",
+    "offline",
+    "private",
+]
+
+
 def daily_items(plays: DataFrame, settings: WrappedConfig) -> DataFrame:
-    """Roll local plays (see :func:`local_plays`, with ``duration_ms``) up to day and item."""
+    """Roll local plays (see :func:`local_plays`, with ``duration_ms``) up to day and item.
+
+    Only numbers are aggregated per (user, day, item): Spark keeps such buffers in a hash table,
+    while a string or array buffer (a name's max) forces a sort of every play. Names come from
+    :func:`item_descriptions`, joined on the item afterwards.
+    """
     qualified = qualified_stream(settings.stream_rule, settings.min_stream_ms)
     stream = F.when(qualified, 1).otherwise(0)
 
@@ -105,52 +147,56 @@ def daily_items(plays: DataFrame, settings: WrappedConfig) -> DataFrame:
     skipped = F.coalesce(F.col("skipped"), F.lit(False)) | F.col("reason_end").isin(
         "fwdbtn", "backbtn"
     )
-    item_key = F.coalesce("track_key", "episode_key", "show_key")
-    return (
-        plays.withColumn("item_key", item_key)
-        .where(F.col("item_key").isNotNull())
-        .groupBy(*ITEM_KEYS)
-        .agg(
-            F.first("time_zone").alias("time_zone"),
-            # A key can carry differently spelled names across sources: pick one deterministically.
-            F.max("track_key").alias("track_key"),
-            F.max("track_name").alias("track_name"),
-            F.max("artist_key").alias("artist_key"),
-            F.max("artist_name").alias("artist_name"),
-            F.max("featured_artists").alias("featured_artists"),
-            F.max("album_key").alias("album_key"),
-            F.max("album_name").alias("album_name"),
-            F.max("show_key").alias("show_key"),
-            F.max("show_name").alias("show_name"),
-            F.max("episode_name").alias("episode_name"),
-            F.count(F.lit(1)).alias("plays"),
-            F.sum(stream).cast("long").alias("streams"),
-            F.sum("ms_played").cast("long").alias("ms_played"),
-            count_of(F.col("ms_played_estimated")).alias("estimated_plays"),
-            count_of(F.coalesce(F.col("private"), F.lit(False))).alias("private_plays"),
-            count_of(skipped).alias("skips"),
-            count_of(F.col("reason_end") == "trackdone").alias("completions"),
-            count_of(F.coalesce(F.col("shuffle"), F.lit(False))).alias("shuffle_plays"),
-            count_of(F.coalesce(F.col("offline"), F.lit(False))).alias("offline_plays"),
-            # How many plays recorded each behaviour at all: scrobbles know nothing of skips, and
-            # a rate over plays that never said is made up.
-            count_of(F.col("skipped").isNotNull() | F.col("reason_end").isNotNull()).alias(
-                "outcome_known_plays"
-            ),
-            count_of(F.col("shuffle").isNotNull()).alias("shuffle_known_plays"),
-            count_of(F.col("offline").isNotNull()).alias("offline_known_plays"),
-            F.min("local_started_at").alias("first_started_at"),
-            F.max("local_started_at").alias("last_started_at"),
-            F.min(F.when(qualified, F.col("local_started_at"))).alias("first_stream_at"),
-            F.array(
-                *[
-                    F.sum(F.when(qualified & (F.col("local_hour") == hour), 1).otherwise(0))
-                    for hour in range(HOURS_PER_DAY)
-                ]
-            )
-            .cast("array<int>")
-            .alias("hourly_streams"),
+    keyed = plays.withColumn("item_key", F.coalesce("track_key", "episode_key", "show_key")).where(
+        F.col("item_key").isNotNull()
+    )
+    # time_zone is one per user (local_plays), so grouping by it splits nothing.
+    measures = keyed.groupBy(*ITEM_KEYS, "time_zone").agg(
+        F.count(F.lit(1)).alias("plays"),
+        F.sum(stream).cast("long").alias("streams"),
+        F.sum("ms_played").cast("long").alias("ms_played"),
+        count_of(F.col("ms_played_estimated")).alias("estimated_plays"),
+        count_of(F.coalesce(F.col("private"), F.lit(False))).alias("private_plays"),
+        count_of(skipped).alias("skips"),
+        count_of(F.col("reason_end") == "trackdone").alias("completions"),
+        count_of(F.coalesce(F.col("shuffle"), F.lit(False))).alias("shuffle_plays"),
+        count_of(F.coalesce(F.col("offline"), F.lit(False))).alias("offline_plays"),
+        # How many plays recorded each behaviour at all: scrobbles know nothing of skips, and
+        # a rate over plays that never said is made up.
+        count_of(F.col("skipped").isNotNull() | F.col("reason_end").isNotNull()).alias(
+            "outcome_known_plays"
+        ),
+        count_of(F.col("shuffle").isNotNull()).alias("shuffle_known_plays"),
+        count_of(F.col("offline").isNotNull()).alias("offline_known_plays"),
+        F.min("local_started_at").alias("first_started_at"),
+        F.max("local_started_at").alias("last_started_at"),
+        F.min(F.when(qualified, F.col("local_started_at"))).alias("first_stream_at"),
+        F.array(
+            *[
+                F.sum(F.when(qualified & (F.col("local_hour") == hour), 1).otherwise(0))
+                for hour in range(HOURS_PER_DAY)
+            ]
         )
+        .cast("array<int>")
+        .alias("hourly_streams"),
+    )
+    return measures.join(item_descriptions(keyed), "item_key", "left").select(
+        *ITEM_KEYS, "time_zone", *DESCRIPTION_COLUMNS, *measures.columns[len(ITEM_KEYS) + 1 :]
+    )
+
+
+def item_descriptions(keyed_plays: DataFrame) -> DataFrame:
+    """One row per ``item_key``: its keys and names (``DESCRIPTION_COLUMNS``).
+
+    A key can carry differently spelled names across sources (an export and a scrobbler): the
+    greatest of each is kept, so every day of an item shows the same name. The distinct rows are
+    few (one per item and spelling), so the sort that a string's max needs stays small.
+    """
+    return (
+        keyed_plays.select("item_key", *DESCRIPTION_COLUMNS)
+        .distinct()
+        .groupBy("item_key")
+        .agg(*[F.max(name).alias(name) for name in DESCRIPTION_COLUMNS])
     )
 
 
@@ -225,7 +271,7 @@ def update_rollups(spark: SparkSession, config: Config, rebuild: bool = False) -
         )
         # Every play of a touched user-day, old and new, so the merged row is the whole day again.
         scope = located.join(F.broadcast(touched), ["user_id", "local_date"], "left_semi")
-    scope = scope.persist(StorageLevel.MEMORY_AND_DISK)
+    scope = scope.select(*ROLLUP_INPUT_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
 
     items = daily_items(scope, settings)
     platforms = daily_platforms(scope)

@@ -52,6 +52,10 @@ def build_session(config: Config) -> SparkSession:
                 "spark.sql.warehouse.dir": locations.warehouse,
                 "spark.ui.showConsoleProgress": "false",
                 "spark.sql.adaptive.enabled": "true",
+                # AQE judges a join side by its shuffle before the final aggregate: the rollups'
+                # item descriptions (one row per item) measure ~20 MB there and would otherwise be
+                # sort-merge joined with every daily row. The driver is the whole cluster here.
+                "spark.sql.adaptive.autoBroadcastJoinThreshold": "64m",
                 # The story plan holds dozens of sorts in one task, and each takes a whole page
                 # at once: at the default (up to 64 MiB) a 4 GiB driver runs out on a tiny demo.
                 "spark.buffer.pageSize": "4m",
