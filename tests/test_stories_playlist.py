@@ -4,9 +4,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from conftest import local_test_config
-from spinback.stories.playlist import playlist
+from spinback.stories.playlist import place_apart, playlist
 from story_support import inputs_from_plays, play, story_of
 
 DAY = datetime(2025, 5, 1, 10, 0)
@@ -92,3 +93,17 @@ def test_ranked_head_then_scored_tracks_kept_apart_by_artist(
     # Tokyo: p 2 + 2 x 2 = 6 ties q 2 + 2 x 2 = 6 and was first played earlier; New York: p 4 < q 6.
     assert [name for _, name, _, _ in tracks_of("tokyo")] == ["t1", "t2", "p", "q"]
     assert [name for _, name, _, _ in tracks_of("newyork")] == ["t1", "t2", "q", "p"]
+
+
+def test_placement_reaches_past_a_long_run_of_one_artist(spark: SparkSession) -> None:
+    # Ten candidates by A (more than the look-ahead), then one by B; the head ended on A.
+    frame = spark.createDataFrame(
+        [(["A"] * 10 + ["B"], "A", 3), (["A", None], "A", 2), ([], "A", 5)],
+        "artists array<string>, previous string, positions int",
+    )
+    placed = frame.select(
+        place_apart(F.col("artists"), F.col("previous"), F.col("positions")).alias("placed")
+    ).collect()
+    # First: B (11) is the only other artist; then the best A (1); then only A is left (2).
+    # Second: the unknown artist (2) is never the same as A, and nothing is the same as unknown.
+    assert [row["placed"] for row in placed] == [[11, 1, 2], [2, 1], []]
