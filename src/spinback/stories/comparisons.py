@@ -22,7 +22,12 @@ from pyspark.sql import functions as F
 
 from spinback.stories.inputs import MS_PER_MINUTE, StoryInputs, story_struct
 from spinback.stories.period import Period
-from spinback.stories.tops import artist_credits, artist_totals, ranked_within_user
+from spinback.stories.tops import (
+    artist_credits,
+    artist_totals,
+    period_artist_totals,
+    ranked_within_user,
+)
 
 MONTHS_PER_YEAR = 12
 PERCENT_DECIMALS = 1
@@ -44,9 +49,9 @@ def total_minutes(items: DataFrame, name: str) -> DataFrame:
 def artist_moves(inputs: StoryInputs) -> DataFrame:
     """Per user: ``artist_moves``, the top ``top_n`` artists now with their rank a year before."""
     settings = inputs.settings
-    current = ranked_within_user(
-        artist_totals(inputs.items, settings.featured_weight), "streams", "artist_key"
-    ).where(F.col("rank") <= settings.top_n)
+    current = ranked_within_user(period_artist_totals(inputs), "streams", "artist_key").where(
+        F.col("rank") <= settings.top_n
+    )
     previous = ranked_within_user(
         artist_totals(inputs.previous, settings.featured_weight), "streams", "artist_key"
     ).select("user_id", "artist_key", F.col("rank").alias("previous_rank"))
@@ -98,9 +103,7 @@ def _top_by_streams(
 ) -> DataFrame:
     """Per user: ``column``, the ``chosen`` artists (user_id, artist_key, ...) ordered by their
     weighted streams in the period (tie rule), at most ``top_n``, as structs of ``fields``."""
-    totals = artist_totals(inputs.items, inputs.settings.featured_weight).join(
-        chosen, ["user_id", "artist_key"]
-    )
+    totals = period_artist_totals(inputs).join(chosen, ["user_id", "artist_key"])
     ranked = ranked_within_user(totals, "streams", "artist_key").where(
         F.col("rank") <= inputs.settings.top_n
     )

@@ -115,7 +115,8 @@ def discovery(inputs: StoryInputs) -> DataFrame:
         )
     )
 
-    facts = inputs.listeners.select("user_id").join(discovery_shares(inputs), "user_id", "left")
+    shares = inputs.shared("discovery_shares", lambda: discovery_shares(inputs))
+    facts = inputs.listeners.select("user_id").join(shares, "user_id", "left")
     streamed = F.col("streams") > 0
     eligible = streamed & F.col("history_complete")
     reason = F.when(~streamed, F.lit("no qualified stream in the period")).otherwise(

@@ -189,7 +189,8 @@ def phases_of(inputs: StoryInputs) -> DataFrame:
     settings = inputs.settings
     spark = inputs.items.sparkSession
     patterns = split_patterns(spark, months_in(inputs.period), settings.max_phases)
-    vectors = month_vectors(month_weights(inputs.items))
+    # Read by the dot products (twice), the phases and the month counts.
+    vectors = inputs.keep(month_vectors(month_weights(inputs.items)))
 
     several = vectors.where(F.col("months") >= 2)
     best = best_patterns(

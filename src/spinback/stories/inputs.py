@@ -7,7 +7,8 @@ Every story struct starts with ``eligible`` (boolean) and ``reason`` (null when 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -16,6 +17,10 @@ from spinback.config import WrappedConfig
 from spinback.stories.period import Period
 
 MS_PER_MINUTE = 60_000
+
+
+def as_is(frame: DataFrame) -> DataFrame:
+    return frame
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,19 @@ class StoryInputs:
     # One row per user with any play in the period who did not opt out of stories:
     # `user_id`, `timezone`, `opt_in_taste_twins`.
     listeners: DataFrame
+    # What a story does with an intermediate it reads several times (month vectors, per-artist
+    # totals): left as is in one plan (tiny frames), or computed once where stories run one by
+    # one (see stories.job.stories_of), since Spark would otherwise recompute it for each read.
+    keep: Callable[[DataFrame], DataFrame] = as_is
+    # Intermediates more than one story reads, by name (see shared).
+    _shared: dict[str, DataFrame] = field(default_factory=dict, init=False, repr=False)
+
+    def shared(self, name: str, build: Callable[[], DataFrame]) -> DataFrame:
+        """The intermediate ``name`` (per-artist totals of the period, ...), built and kept once
+        for all the stories that read it. ``build`` must depend on these inputs alone."""
+        if name not in self._shared:
+            self._shared[name] = self.keep(build())
+        return self._shared[name]
 
 
 def with_catalog_facts(items: DataFrame, catalog: DataFrame | None) -> DataFrame:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -83,9 +83,18 @@ def story_inputs(
     )
 
 
-def stories_of(inputs: StoryInputs) -> DataFrame:
-    """One row per listener: user, period, timezone and one struct column per story."""
+def stories_of(inputs: StoryInputs, staged: bool = False) -> DataFrame:
+    """One row per listener: user, period, timezone and one struct column per story.
+
+    ``staged`` computes each story on its own (a local checkpoint per story, lineage cut there)
+    before they are joined: one plan holding every story is about a hundred shuffle stages that
+    AQE submits at once, which at 50,000 users on 2 cores ran for tens of minutes where the same
+    work one story at a time takes a fraction of that. Tiny frames (tests, one person's export)
+    are quicker in the single plan.
+    """
     period = inputs.period
+    if staged:
+        inputs = replace(inputs, listeners=inputs.listeners.localCheckpoint(), keep=checkpointed)
     rows = inputs.listeners.select(
         "user_id",
         F.lit(period.label).alias("period"),
@@ -94,8 +103,18 @@ def stories_of(inputs: StoryInputs) -> DataFrame:
         "timezone",
     )
     for story in STORIES:
-        rows = rows.join(story.build(inputs), "user_id", "left")
+        built = story.build(inputs)
+        if staged:
+            started = time.monotonic()
+            built = built.localCheckpoint()
+            logger.info("story %s took %.1f s", story.id, time.monotonic() - started)
+        rows = rows.join(built, "user_id", "left")
     return rows
+
+
+def checkpointed(frame: DataFrame) -> DataFrame:
+    """``frame`` computed now and kept on the executors, its lineage cut."""
+    return frame.localCheckpoint()
 
 
 def build_stories(
@@ -160,12 +179,7 @@ def write_period_stories(spark: SparkSession, config: Config, period: Period) ->
         period,
         config,
     )
-    # Known shortcoming (issue 4): stories_of joins every story's per-user frame into one plan of
-    # about a hundred shuffle stages that AQE submits at once. At 21.8 M plays of 50,000 users on
-    # 2 cores (bench/bench_wrapped.py) it had not finished 15 minutes after the rollups, against
-    # DuckDB's 64 s for the core aggregates. Writing each story group to a staging Delta table and
-    # joining those small per-user results would cut the plan into stages that run one at a time.
-    stories = stories_of(inputs)
+    stories = stories_of(inputs, staged=True)
     if tables.delta_exists(spark, locations.stories):
         tables.overwrite(stories, locations.stories, replace_where=f"period = '{period.label}'")
     else:

@@ -109,7 +109,7 @@ def population_reason(min_population: int) -> Column:
 def mainstream(inputs: StoryInputs) -> DataFrame:
     """``mainstream``: score (0-100), more_adventurous_than_percent (percent of listeners with a
     higher score) and rarest_listen (track_key, name, artist, listeners, plays)."""
-    scores = mainstream_scores(inputs)
+    scores = inputs.shared("mainstream_scores", lambda: mainstream_scores(inputs))
     adventurous = percent_rank_among(scores.withColumn("negated", -F.col("score")), "negated")
 
     streamed = F.col("score").isNotNull()

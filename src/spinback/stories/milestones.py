@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from spinback.stories.inputs import MS_PER_MINUTE, StoryInputs, story_struct
-from spinback.stories.tops import artist_credits, artist_totals, ranked_within_user
+from spinback.stories.tops import artist_credits, period_artist_totals, ranked_within_user
 
 # Hours past the last (23) sort minute milestones, placed at the day, after that day's hours.
 END_OF_DAY = 24
@@ -34,7 +34,7 @@ def _hours_with_streams(hourly: Column) -> Column:
 def top_artists_of(inputs: StoryInputs) -> DataFrame:
     """Per user: the period's top ``top_n`` artists (``artist_key``, ``name``), ranked as in
     top_artists."""
-    totals = artist_totals(inputs.items, inputs.settings.featured_weight)
+    totals = period_artist_totals(inputs)
     return (
         ranked_within_user(totals, "streams", "artist_key")
         .where(F.col("rank") <= inputs.settings.top_n)

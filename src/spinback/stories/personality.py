@@ -85,12 +85,14 @@ def music_ages(items: DataFrame, first_year: int) -> DataFrame:
 def axis_values(inputs: StoryInputs) -> DataFrame:
     """Per listener: the four axis values (null where unknown) and ``streamed``."""
     items = inputs.items.join(inputs.listeners.select("user_id"), "user_id", "left_semi")
-    shares = discovery_shares(inputs).select(
+    shares = inputs.shared("discovery_shares", lambda: discovery_shares(inputs)).select(
         "user_id",
         (F.col("streams") > 0).alias("streamed"),
         F.col("share_of_streams").alias("new_artist_share"),
     )
-    scores = mainstream_scores(inputs).select("user_id", F.col("score").alias("mainstream_score"))
+    scores = inputs.shared("mainstream_scores", lambda: mainstream_scores(inputs)).select(
+        "user_id", F.col("score").alias("mainstream_score")
+    )
     return (
         inputs.listeners.select("user_id")
         .join(shares, "user_id", "left")

@@ -55,11 +55,14 @@ def timeline(inputs: StoryInputs) -> DataFrame:
     credits = artist_credits(
         inputs.items.where(F.col("content_type") == "music"), settings.featured_weight
     )
-    artist_months = credits.groupBy("user_id", "artist_key", "local_month").agg(
-        F.sum(F.col("streams") * F.col("credit_weight")).alias("streams"),
-        (F.sum(F.col("ms_played") * F.col("credit_weight")) / MS_PER_MINUTE).alias("minutes"),
-        F.min("first_stream_at").alias("first_played_at"),
-        F.max("artist_name").alias("name"),
+    # Read by the month tops, the peaks and the race.
+    artist_months = inputs.keep(
+        credits.groupBy("user_id", "artist_key", "local_month").agg(
+            F.sum(F.col("streams") * F.col("credit_weight")).alias("streams"),
+            (F.sum(F.col("ms_played") * F.col("credit_weight")) / MS_PER_MINUTE).alias("minutes"),
+            F.min("first_stream_at").alias("first_played_at"),
+            F.max("artist_name").alias("name"),
+        )
     )
 
     # The top artist of each month, by the tie rule within the month.

@@ -45,6 +45,14 @@ def artist_totals(items: DataFrame, featured_weight: float) -> DataFrame:
     )
 
 
+def period_artist_totals(inputs: StoryInputs) -> DataFrame:
+    """:func:`artist_totals` of the period's items, shared by the stories that rank artists."""
+    return inputs.shared(
+        "period_artist_totals",
+        lambda: artist_totals(inputs.items, inputs.settings.featured_weight),
+    )
+
+
 def ranked_within_user(totals: DataFrame, metric: str, key: str) -> DataFrame:
     """Rows of ``totals`` with ``metric > 0``, with ``distinct`` (how many such rows the user has)
     and ``rank`` by the tie rule (needs ``minutes`` and ``first_played_at``)."""
@@ -200,7 +208,7 @@ def top_artists(inputs: StoryInputs) -> DataFrame:
     listener gets a row; without music it is not eligible.
     """
     settings = inputs.settings
-    per_artist = artist_totals(inputs.items, settings.featured_weight)
+    per_artist = period_artist_totals(inputs)
 
     ranked = ranked_within_user(per_artist, "streams", "artist_key").where(
         F.col("rank") <= settings.top_n
