@@ -8,6 +8,9 @@ holds both of its passes.
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -71,15 +74,19 @@ def clock(inputs: StoryInputs) -> DataFrame:
 
 
 def part_streams(day_parts: tuple[DayPart, ...]) -> Column:
-    """Per rollup row, the qualified streams of each day part (an array in ``day_parts`` order)."""
+    """Per rollup row, the qualified streams of each day part (an array in ``day_parts`` order).
+
+    Written as plain sums of the hours: this runs on every rollup row, and Spark compiles these
+    where it interprets a higher-order function (a fold) row by row.
+    """
     hourly = F.col("hourly_streams")
     return F.array(
         *[
-            F.aggregate(
-                F.slice(hourly, part.start_hour + 1, part.end_hour - part.start_hour),
-                F.lit(0).cast("double"),
-                lambda total, count: total + count,
-            )
+            reduce(
+                operator.add,
+                [hourly[hour] for hour in range(part.start_hour, part.end_hour)],
+                F.lit(0),
+            ).cast("double")
             for part in day_parts
         ]
     )
@@ -103,7 +110,9 @@ def audio_day(inputs: StoryInputs) -> DataFrame:
         "user_id",
         F.lit("genre").alias("kind"),
         F.explode("genres").alias("key"),
-        F.transform("parts", lambda streams: streams / genre_count).alias("parts"),
+        F.array(*[F.col("parts")[part] / genre_count for part in range(len(day_parts))]).alias(
+            "parts"
+        ),
     )
     by_genre = by_genre.withColumn("name", F.col("key"))
     by_artist = streamed.where(F.col("artist_key").isNotNull()).select(
@@ -120,7 +129,12 @@ def audio_day(inputs: StoryInputs) -> DataFrame:
             F.array(*[F.sum(F.col("parts")[i]) for i in range(len(day_parts))]).alias("parts"),
             F.max("name").alias("name"),
         )
-        .withColumn("item_streams", F.aggregate("parts", F.lit(0.0), lambda a, b: a + b))
+        .withColumn(
+            "item_streams",
+            reduce(
+                operator.add, [F.col("parts")[part] for part in range(len(day_parts))], F.lit(0.0)
+            ),
+        )
     )
 
     # Genres where the user has any; else artists. Then each item's share of the whole day.

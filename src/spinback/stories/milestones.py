@@ -13,7 +13,7 @@ credit, as in top_artists); only crossings inside the period are reported.
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from spinback.stories.inputs import MS_PER_MINUTE, StoryInputs, story_struct
@@ -21,14 +21,6 @@ from spinback.stories.tops import artist_credits, period_artist_totals, ranked_w
 
 # Hours past the last (23) sort minute milestones, placed at the day, after that day's hours.
 END_OF_DAY = 24
-
-
-def _hours_with_streams(hourly: Column) -> Column:
-    """The (hour, streams) pairs of a 24-count array where streams were made."""
-    pairs = F.transform(
-        hourly, lambda streams, hour: F.struct(hour.alias("hour"), streams.alias("streams"))
-    )
-    return F.filter(pairs, lambda pair: pair["streams"] > 0)
 
 
 def top_artists_of(inputs: StoryInputs) -> DataFrame:
@@ -67,10 +59,13 @@ def progress_steps(inputs: StoryInputs, top: DataFrame) -> DataFrame:
             "artist_key",
             "local_date",
             "credit_weight",
-            F.explode(_hours_with_streams(F.col("hourly_streams"))).alias("hour_streams"),
+            # A generator, not a lambda over the array: this runs on every rollup row of the
+            # history, and Spark interprets higher-order functions row by row.
+            F.posexplode("hourly_streams").alias("hour", "streams"),
         )
-        .groupBy("user_id", "artist_key", "local_date", F.col("hour_streams.hour").alias("hour"))
-        .agg(F.sum(F.col("hour_streams.streams") * F.col("credit_weight")).alias("gained"))
+        .where(F.col("streams") > 0)
+        .groupBy("user_id", "artist_key", "local_date", "hour")
+        .agg(F.sum(F.col("streams") * F.col("credit_weight")).alias("gained"))
         .withColumn("kind", F.lit("streams"))
     )
     minutes = (
