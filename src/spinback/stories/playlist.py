@@ -38,7 +38,9 @@ def track_totals(items: DataFrame) -> DataFrame:
             F.sum("streams").alias("streams"),
             (F.sum("ms_played") / MS_PER_MINUTE).alias("minutes"),
             F.min("first_stream_at").alias("first_played_at"),
-            F.countDistinct(F.when(F.col("streams") > 0, F.col("local_date"))).alias("days"),
+            # The rollups hold one row per user, local date and track, so rows are days; a
+            # distinct count would double every row (Spark expands it) for the same number.
+            F.count_if(F.col("streams") > 0).alias("days"),
             F.max("track_name").alias("name"),
             F.max("artist_name").alias("artist"),
             F.max("artist_key").alias("artist_key"),
