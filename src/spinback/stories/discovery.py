@@ -33,6 +33,12 @@ def first_plays(history: DataFrame) -> DataFrame:
     )
 
 
+def history_first_plays(inputs: StoryInputs) -> DataFrame:
+    """:func:`first_plays` of the whole history, kept once for the discovery counts, the top
+    discovery and the history's start."""
+    return inputs.shared("history_first_plays", lambda: first_plays(inputs.history))
+
+
 def history_starts(firsts: DataFrame) -> DataFrame:
     """Per user: ``history_starts``, the first local date of any play (from :func:`first_plays`)."""
     return firsts.groupBy("user_id").agg(F.min("first_played").alias("history_starts"))
@@ -55,13 +61,16 @@ def period_artists(items: DataFrame) -> DataFrame:
 
 def new_artists(inputs: StoryInputs) -> DataFrame:
     """Per (user, artist) streamed in the period: the :func:`period_artists` columns, the artist's
-    ``first_played`` date and ``is_new``."""
-    firsts = first_plays(inputs.history).where(F.col("artist_key").isNotNull())
-    return (
-        period_artists(inputs.items)
-        .where(F.col("streams") > 0)
-        .join(firsts, ["user_id", "artist_key"], "left")
-        .withColumn("is_new", F.col("first_played") >= F.lit(inputs.period.start))
+    ``first_played`` date and ``is_new``. Kept once: the shares and the top discovery read it."""
+    firsts = history_first_plays(inputs).where(F.col("artist_key").isNotNull())
+    return inputs.shared(
+        "new_artists",
+        lambda: (
+            period_artists(inputs.items)
+            .where(F.col("streams") > 0)
+            .join(firsts, ["user_id", "artist_key"], "left")
+            .withColumn("is_new", F.col("first_played") >= F.lit(inputs.period.start))
+        ),
     )
 
 
@@ -81,7 +90,7 @@ def discovery_shares(inputs: StoryInputs) -> DataFrame:
             F.count(F.when(F.col("is_new"), True)).alias("new_artists"),
         )
     )
-    starts = history_starts(first_plays(inputs.history))
+    starts = history_starts(history_first_plays(inputs))
     complete = F.col("history_starts") < F.lit(inputs.period.start)
     streams = F.coalesce(F.col("streams"), F.lit(0))
     return starts.join(per_user, "user_id", "left").select(
