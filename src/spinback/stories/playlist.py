@@ -94,7 +94,7 @@ def place_apart(artists: Column, previous_artist: Column, positions: Column) -> 
 
     indices = F.transform(artists, lambda _, position: position + 1)
     start = F.struct(
-        F.filter(indices, lambda _: F.lit(False)).alias("placed"),
+        F.array().cast("array<int>").alias("placed"),
         indices.alias("remaining"),
         previous_artist.alias("previous_artist"),
     )
